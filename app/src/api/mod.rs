@@ -1,0 +1,136 @@
+//! Server functions: each parses its input, builds the request context and calls one service.
+
+use crate::AppError;
+use crate::types::{HostInfo, MyAccount, Viewer};
+use leptos::prelude::*;
+use uuid::Uuid;
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use crate::AppError;
+    use crate::server::services::auth::DEVICE_COOKIE;
+    use crate::server::services::sessions::{SESSION_COOKIE, cookie_value};
+    use crate::server::{AppState, Realm, RequestMeta};
+    use http::header::{COOKIE, SET_COOKIE};
+    use leptos::prelude::*;
+
+    /// What a server function knows about its request. The server's host middleware has
+    /// already resolved the workspace; a request for no workspace never gets this far.
+    pub struct FnContext {
+        pub state: AppState,
+        pub realm: Realm,
+        pub meta: RequestMeta,
+        cookies: String,
+    }
+
+    impl FnContext {
+        pub fn session_token(&self) -> Option<&str> {
+            cookie_value(&self.cookies, SESSION_COOKIE)
+        }
+
+        pub fn device_cookie(&self) -> Option<String> {
+            cookie_value(&self.cookies, DEVICE_COOKIE).map(str::to_owned)
+        }
+    }
+
+    pub fn context() -> Result<FnContext, AppError> {
+        let state = use_context::<AppState>().ok_or_else(AppError::internal)?;
+        let parts = use_context::<http::request::Parts>().ok_or_else(AppError::internal)?;
+        let realm = parts
+            .extensions
+            .get::<Realm>()
+            .cloned()
+            .ok_or_else(|| AppError::not_found("No such workspace."))?;
+        let meta = parts.extensions.get::<RequestMeta>().cloned().unwrap_or_default();
+        let cookies = parts
+            .headers
+            .get_all(COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join("; ");
+        Ok(FnContext {
+            state,
+            realm,
+            meta,
+            cookies,
+        })
+    }
+
+    pub fn set_cookie(value: &str) {
+        if let (Some(options), Ok(value)) = (
+            use_context::<leptos_axum::ResponseOptions>(),
+            http::HeaderValue::from_str(value),
+        ) {
+            options.append_header(SET_COOKIE, value);
+        }
+    }
+}
+
+/// Where the browser is and who is signed in there.
+#[server]
+pub async fn get_host_info() -> Result<HostInfo, AppError> {
+    use crate::server::services::{auth, sessions};
+    let ctx = ssr::context()?;
+    let info = auth::host_info(&ctx.state, &ctx.realm, &ctx.meta, ctx.session_token()).await?;
+    if info.viewer.is_none() && ctx.session_token().is_some() {
+        ssr::set_cookie(&sessions::clear_cookie(ctx.state.config.secure_cookies));
+    }
+    Ok(info)
+}
+
+#[server]
+pub async fn sign_in(identifier: String, password: String) -> Result<Viewer, AppError> {
+    use crate::server::services::auth::{self, SignInInput};
+    let ctx = ssr::context()?;
+    let input = SignInInput {
+        identifier,
+        password,
+        device_cookie: ctx.device_cookie(),
+    };
+    let signed_in = auth::sign_in(&ctx.state, &ctx.realm, &ctx.meta, input).await?;
+    ssr::set_cookie(&signed_in.session_cookie);
+    ssr::set_cookie(&signed_in.device_cookie);
+    Ok(signed_in.viewer)
+}
+
+#[server]
+pub async fn sign_out() -> Result<(), AppError> {
+    use crate::server::services::{auth, sessions};
+    let ctx = ssr::context()?;
+    if let auth::CurrentSession::SignedIn(actor) =
+        auth::current_session(&ctx.state, &ctx.realm, &ctx.meta, ctx.session_token()).await?
+    {
+        auth::sign_out(&ctx.state, &actor).await?;
+    }
+    ssr::set_cookie(&sessions::clear_cookie(ctx.state.config.secure_cookies));
+    Ok(())
+}
+
+#[server]
+pub async fn get_my_account() -> Result<MyAccount, AppError> {
+    use crate::server::services::{auth, users};
+    let ctx = ssr::context()?;
+    let actor = auth::require_session(&ctx.state, &ctx.realm, &ctx.meta, ctx.session_token()).await?;
+    users::my_account(&ctx.state, &actor).await
+}
+
+#[server]
+pub async fn revoke_my_session(session_id: Uuid) -> Result<(), AppError> {
+    use crate::server::services::{auth, users};
+    let ctx = ssr::context()?;
+    let actor = auth::require_session(&ctx.state, &ctx.realm, &ctx.meta, ctx.session_token()).await?;
+    users::revoke_own_session(&ctx.state, &actor, session_id).await
+}
+
+/// Registers every server function with the server (a binary that never names one would drop
+/// it, see TOOLCHAIN.md); the integration tests call each of these over HTTP.
+#[cfg(feature = "ssr")]
+pub fn register_server_functions() {
+    use leptos::server_fn::axum::register_explicit;
+    register_explicit::<GetHostInfo>();
+    register_explicit::<SignIn>();
+    register_explicit::<SignOut>();
+    register_explicit::<GetMyAccount>();
+    register_explicit::<RevokeMySession>();
+}

@@ -1,0 +1,17 @@
+//! Parsed values. `parse` is the only way in, so a value of these types is always valid.
+
+mod identifiers;
+mod password;
+mod reference;
+
+pub use identifiers::{Email, Identifier, Slug};
+pub use password::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, SignInPassword};
+pub use reference::SupportReference;
+
+/// True for characters no name, email or identifier may hold: controls, and the Unicode
+/// formatting marks that make two strings look alike (bidi overrides, zero-width joiners), and
+/// U+FFFD, which is what bytes that were not UTF-8 turn into on the way in.
+pub fn is_forbidden_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{FFFD}')
+}

@@ -1,0 +1,17 @@
+//! Latchkey's shared crate: types and rules used by the browser (`csr`) and the server (`ssr`).
+//!
+//! The UI, the server functions and the REST API all speak the types in [`types`] and fail with
+//! one [`AppError`]; the rules live in `server::services` (server only).
+
+pub mod api;
+pub mod components;
+pub mod domain;
+pub mod error;
+pub mod pages;
+pub mod types;
+
+#[cfg(feature = "ssr")]
+pub mod server;
+
+pub use error::{AppError, AuthFailure};
+pub use pages::App;

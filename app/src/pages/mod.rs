@@ -1,0 +1,67 @@
+//! The single-page app. The server has already checked the Host; the app asks it which
+//! workspace this is and who is signed in, and shows the matching screens.
+
+mod account;
+mod home;
+mod sign_in;
+
+use crate::api::get_host_info;
+use crate::components::{ErrorNotice, Spinner};
+use crate::types::{HostInfo, RealmKind};
+use leptos::prelude::*;
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+/// The host facts every page reads; `reload` asks the server again (after sign-in or sign-out).
+#[derive(Clone, Copy)]
+pub struct HostContext {
+    pub info: LocalResource<Result<HostInfo, crate::AppError>>,
+}
+
+impl HostContext {
+    pub fn reload(&self) {
+        self.info.refetch();
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    let info = LocalResource::new(get_host_info);
+    provide_context(HostContext { info });
+    view! {
+        <Router>
+            <Suspense fallback=|| view! { <Spinner/> }>
+                {move || info.get().map(|result| match result {
+                    Ok(host) => view! { <Shell host/> }.into_any(),
+                    Err(error) => view! { <main class="card"><ErrorNotice error/></main> }.into_any(),
+                })}
+            </Suspense>
+        </Router>
+    }
+}
+
+#[component]
+fn Shell(host: HostInfo) -> impl IntoView {
+    let title = match host.realm.kind {
+        RealmKind::Operator => format!("{} · Admin console", host.realm.name),
+        RealmKind::Tenant => host.realm.name.clone(),
+    };
+    if let Some(document) = web_sys::window().and_then(|w| w.document()) {
+        document.set_title(&format!("{title} · Latchkey"));
+    }
+    provide_context(host.clone());
+    view! {
+        <header class="topbar">
+            <a class="brand" href="/">
+                <span class="brand-mark">"🔑"</span>
+                <span class="brand-name">{title}</span>
+            </a>
+            {host.viewer.clone().map(|viewer| view! { <home::UserMenu viewer/> })}
+        </header>
+        <Routes fallback=|| view! { <main class="card"><h1>"Page not found"</h1><p><a href="/">"Back to the start"</a></p></main> }>
+            <Route path=path!("/") view=home::HomePage/>
+            <Route path=path!("/sign-in") view=sign_in::SignInPage/>
+            <Route path=path!("/account") view=account::AccountPage/>
+        </Routes>
+    }
+}

@@ -1,0 +1,56 @@
+use super::entities::{memberships, roles, tenants, users};
+use crate::types::{RealmInfo, RealmKind, SignInMode};
+use uuid::Uuid;
+
+/// The workspace a request is for, resolved from its Host header.
+#[derive(Debug, Clone)]
+pub struct Realm {
+    pub tenant: tenants::Model,
+}
+
+impl Realm {
+    pub fn kind(&self) -> RealmKind {
+        if self.tenant.kind == "operator" {
+            RealmKind::Operator
+        } else {
+            RealmKind::Tenant
+        }
+    }
+
+    /// The host label: `admin` for the operator, the slug for a tenant.
+    pub fn label(&self) -> &str {
+        &self.tenant.slug
+    }
+
+    pub fn sign_in_mode(&self) -> SignInMode {
+        SignInMode::parse(&self.tenant.sign_in_mode).unwrap_or(SignInMode::Password)
+    }
+
+    pub fn info(&self) -> RealmInfo {
+        RealmInfo {
+            kind: self.kind(),
+            name: self.tenant.name.clone(),
+            slug: self.tenant.slug.clone(),
+            sign_in_mode: self.sign_in_mode(),
+        }
+    }
+}
+
+/// Facts about the request that go into events and audit rows.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+}
+
+/// Who is acting: a signed-in user (session) or a script (API token), in one tenant.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user: users::Model,
+    pub membership: memberships::Model,
+    pub role: roles::Model,
+    pub tenant: tenants::Model,
+    pub session_id: Option<Uuid>,
+    pub token_id: Option<Uuid>,
+}

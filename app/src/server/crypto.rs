@@ -1,0 +1,98 @@
+//! Random secrets, their hashes, and signed cookie values. Secrets are shown once and only
+//! their SHA-256 is stored: they carry 256 bits of entropy, so a fast hash is enough (unlike
+//! passwords, which get argon2id).
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+/// 32 random bytes, base64url: the value of a session cookie, API token or link secret.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub fn random_u64() -> u64 {
+    rand::rng().next_u64()
+}
+
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes
+}
+
+/// The stored form of a random secret.
+pub fn secret_hash(secret: &str) -> String {
+    let digest = Sha256::digest(secret.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// HMAC-SHA256 signing of small cookie payloads.
+#[derive(Clone)]
+pub struct Signer {
+    key: Vec<u8>,
+}
+
+impl Signer {
+    pub fn new(key: &[u8]) -> Self {
+        Self { key: key.to_vec() }
+    }
+
+    fn mac(&self) -> Hmac<Sha256> {
+        // HMAC accepts keys of any length, so this cannot fail.
+        <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("HMAC takes any key length")
+    }
+
+    /// `payload.signature`, both base64url.
+    pub fn sign(&self, payload: &str) -> String {
+        let mut mac = self.mac();
+        mac.update(payload.as_bytes());
+        format!("{payload}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+    }
+
+    /// The payload if the signature is right (compared in constant time).
+    pub fn verify<'a>(&self, signed: &'a str) -> Option<&'a str> {
+        let (payload, signature) = signed.rsplit_once('.')?;
+        let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
+        let mut mac = self.mac();
+        mac.update(payload.as_bytes());
+        mac.verify_slice(&signature).ok()?;
+        Some(payload)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_unique_and_url_safe() {
+        let a = random_token();
+        assert_ne!(a, random_token());
+        assert_eq!(a.len(), 43);
+        assert!(a.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    }
+
+    #[test]
+    fn signatures_verify_and_tampering_fails() {
+        let signer = Signer::new(b"key");
+        let signed = signer.sign("v1.abc");
+        assert_eq!(signer.verify(&signed), Some("v1.abc"));
+        assert_eq!(signer.verify(&signed.replace("abc", "abd")), None);
+        assert_eq!(Signer::new(b"other").verify(&signed), None);
+        assert_eq!(signer.verify("garbage"), None);
+        assert_eq!(signer.verify("a.!!!"), None);
+    }
+
+    #[test]
+    fn hash_is_hex_sha256() {
+        assert_eq!(
+            secret_hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

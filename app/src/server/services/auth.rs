@@ -1,0 +1,375 @@
+//! Password sign-in, the current viewer, and sign-out (DESIGN.md, "sign-in failures", "lock
+//! message", "other sign-in errors", "Wrong-host help").
+
+use super::events::{self, NewEvent};
+use super::sessions::{self, SessionLookup};
+use super::throttle::{self, Admission, FailureOutcome, ThrottleKey};
+use super::{db_error, users};
+use crate::domain::{Identifier, SignInPassword};
+use crate::server::crypto::{random_token, secret_hash};
+use crate::server::entities::{memberships, roles, tenants, users as user_rows};
+use crate::server::{Actor, AppState, Realm, RequestMeta};
+use crate::types::{HostInfo, MembershipStatus, RealmKind, SecurityEventType, SignInMode, Viewer};
+use crate::{AppError, AuthFailure};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use serde_json::json;
+
+pub const DEVICE_COOKIE: &str = "lk_device";
+const DEVICE_COOKIE_MAX_AGE_SECS: i64 = 365 * 24 * 3600;
+
+pub struct SignInInput {
+    pub identifier: String,
+    pub password: String,
+    /// The `lk_device` cookie the browser sent, if any.
+    pub device_cookie: Option<String>,
+}
+
+pub struct SignedIn {
+    pub viewer: Viewer,
+    pub session_cookie: String,
+    pub device_cookie: String,
+}
+
+/// The device cookie names a tenant and an identifier (as a hash, so the cookie does not carry
+/// the email) and a random nonce that keys its own failure counter.
+fn device_payload(realm: &Realm, identifier: &Identifier, nonce: &str) -> String {
+    let who = &secret_hash(&format!("{}:{}", realm.tenant.id, identifier.as_str()))[..32];
+    format!("v1.{who}.{nonce}")
+}
+
+fn trusted_device_nonce(
+    state: &AppState,
+    realm: &Realm,
+    identifier: &Identifier,
+    cookie: Option<&str>,
+) -> Option<String> {
+    let payload = state.signer.verify(cookie?)?;
+    let nonce = payload.rsplit('.').next()?;
+    (device_payload(realm, identifier, nonce) == payload).then(|| nonce.to_owned())
+}
+
+async fn find_user(state: &AppState, identifier: &Identifier) -> Result<Option<user_rows::Model>, AppError> {
+    let column = if identifier.is_email() {
+        user_rows::Column::Email
+    } else {
+        user_rows::Column::Username
+    };
+    user_rows::Entity::find()
+        .filter(column.eq(identifier.as_str()))
+        .one(&state.db)
+        .await
+        .map_err(db_error)
+}
+
+async fn refuse(
+    state: &AppState,
+    realm: &Realm,
+    meta: &RequestMeta,
+    identifier: &Identifier,
+    user_id: Option<uuid::Uuid>,
+    error: AppError,
+) -> AppError {
+    let reason = match &error {
+        AppError::Unauthenticated { reason, .. } => reason.code(),
+        other => other.code(),
+    };
+    let detail = json!({ "reason": reason });
+    let event = NewEvent {
+        event_type: SecurityEventType::LoginFailed,
+        user_id,
+        tenant_id: Some(realm.tenant.id),
+        identifier: Some(identifier.as_str()),
+        detail,
+    };
+    match events::record(&state.db, state.clock.as_ref(), meta, event).await {
+        Ok(reference) => error.with_reference(reference.to_string()),
+        Err(event_error) => event_error,
+    }
+}
+
+/// Password sign-in on the realm's host.
+pub async fn sign_in(
+    state: &AppState,
+    realm: &Realm,
+    meta: &RequestMeta,
+    input: SignInInput,
+) -> Result<SignedIn, AppError> {
+    let identifier = Identifier::parse(&input.identifier)?;
+    let password = SignInPassword::parse(input.password)?;
+    let now = || state.clock.now();
+    let db = &state.db;
+
+    // A browser that signed in as this identifier before has its own counter; when that one is
+    // locked it is treated like any unknown browser (OWASP device-cookie scheme).
+    let device_nonce = trusted_device_nonce(state, realm, &identifier, input.device_cookie.as_deref());
+    let mut key = None;
+    if let Some(nonce) = &device_nonce {
+        let device_key = ThrottleKey::device(nonce);
+        if throttle::admit(db, &device_key, realm.tenant.id, now).await? == Admission::Admitted {
+            key = Some(device_key);
+        }
+    }
+    let key = match key {
+        Some(key) => key,
+        None => {
+            let identifier_key = ThrottleKey::identifier(realm.tenant.id, identifier.as_str());
+            if let Admission::Locked { .. } = throttle::admit(db, &identifier_key, realm.tenant.id, now).await? {
+                let user = find_user(state, &identifier).await?;
+                return Err(refuse(
+                    state,
+                    realm,
+                    meta,
+                    &identifier,
+                    user.map(|u| u.id),
+                    AppError::auth(AuthFailure::Locked),
+                )
+                .await);
+            }
+            identifier_key
+        }
+    };
+
+    let user = match find_user(state, &identifier).await {
+        Ok(user) => user,
+        Err(error) => {
+            throttle::release(db, &key).await?;
+            return Err(error);
+        }
+    };
+    let verification = match state
+        .hasher
+        .verify(
+            user.as_ref().and_then(|u| u.password_hash.as_deref()),
+            password.expose(),
+        )
+        .await
+    {
+        Ok(v) => v,
+        Err(error) => {
+            throttle::release(db, &key).await?;
+            return Err(error);
+        }
+    };
+
+    let user_id = user.as_ref().map(|u| u.id);
+    let (Some(user), true) = (user, verification.matches) else {
+        let error = match throttle::record_failure(db, &key, now()).await? {
+            FailureOutcome::LockedNow { until } => {
+                let event = NewEvent {
+                    event_type: SecurityEventType::AccountLock,
+                    user_id,
+                    tenant_id: Some(realm.tenant.id),
+                    identifier: Some(identifier.as_str()),
+                    detail: json!({ "reason": "too_many_sign_in_failures", "locked_until": until, "trusted_device": device_nonce.is_some() }),
+                };
+                events::record(db, state.clock.as_ref(), meta, event).await?;
+                AppError::auth(AuthFailure::Locked)
+            }
+            FailureOutcome::Counted { .. } => AppError::auth(AuthFailure::InvalidCredentials),
+        };
+        return Err(refuse(state, realm, meta, &identifier, user_id, error).await);
+    };
+    throttle::record_success(db, &key, now()).await?;
+
+    // From here on the password was right, so the answers may say more about the account.
+    let membership = memberships::Entity::find()
+        .filter(memberships::Column::UserId.eq(user.id))
+        .filter(memberships::Column::TenantId.eq(realm.tenant.id))
+        .one(db)
+        .await
+        .map_err(db_error)?;
+    let Some(membership) = membership else {
+        let error = wrong_host_error(state, &user).await?;
+        return Err(refuse(state, realm, meta, &identifier, Some(user.id), error).await);
+    };
+    if let Some(failure) = membership_refusal(realm, &membership, now()) {
+        return Err(refuse(state, realm, meta, &identifier, Some(user.id), AppError::auth(failure)).await);
+    }
+
+    if verification.needs_rehash {
+        let fresh = state.hasher.hash(password.expose()).await?;
+        let mut active: user_rows::ActiveModel = user.clone().into();
+        active.password_hash = Set(Some(fresh));
+        active.update(db).await.map_err(db_error)?;
+    }
+
+    let role = roles::Entity::find_by_id(membership.role_id)
+        .one(db)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(AppError::internal)?;
+    let new_session = sessions::create(db, user.id, realm.tenant.id, meta, now()).await?;
+    events::record(
+        db,
+        state.clock.as_ref(),
+        meta,
+        NewEvent {
+            event_type: SecurityEventType::SignIn,
+            user_id: Some(user.id),
+            tenant_id: Some(realm.tenant.id),
+            identifier: Some(identifier.as_str()),
+            detail: json!({ "method": "password", "trusted_device": device_nonce.is_some() }),
+        },
+    )
+    .await?;
+
+    let nonce = device_nonce.unwrap_or_else(random_token);
+    let device_cookie = format!(
+        "{DEVICE_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={DEVICE_COOKIE_MAX_AGE_SECS}{}",
+        state.signer.sign(&device_payload(realm, &identifier, &nonce)),
+        if state.config.secure_cookies { "; Secure" } else { "" }
+    );
+    Ok(SignedIn {
+        viewer: viewer(&user, &role),
+        session_cookie: sessions::cookie(&new_session.token, state.config.secure_cookies),
+        device_cookie,
+    })
+}
+
+/// Why a membership may not sign in right now, if it may not.
+fn membership_refusal(
+    realm: &Realm,
+    membership: &memberships::Model,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<AuthFailure> {
+    match MembershipStatus::parse(&membership.status) {
+        Some(MembershipStatus::Disabled) => return Some(AuthFailure::Disabled),
+        Some(MembershipStatus::Locked) if membership.locked_until.is_none_or(|until| until > now) => {
+            return Some(AuthFailure::Locked);
+        }
+        // Invited but never set up: there is no password to have been right.
+        Some(MembershipStatus::Pending) | None => return Some(AuthFailure::InvalidCredentials),
+        _ => {}
+    }
+    (realm.kind() == RealmKind::Tenant && realm.sign_in_mode() == SignInMode::Sso).then_some(AuthFailure::SsoRequired)
+}
+
+/// The password was right but this user has no access here: say where they do sign in.
+async fn wrong_host_error(state: &AppState, user: &user_rows::Model) -> Result<AppError, AppError> {
+    let homes = memberships::Entity::find()
+        .filter(memberships::Column::UserId.eq(user.id))
+        .find_also_related(tenants::Entity)
+        .all(&state.db)
+        .await
+        .map_err(db_error)?;
+    let home = homes
+        .into_iter()
+        .filter_map(|(_, tenant)| tenant)
+        .find(|t| t.status == "active");
+    Ok(match home {
+        Some(tenant) => {
+            let url = state.config.workspace_url(&tenant.slug);
+            AppError::Unauthenticated {
+                reason: AuthFailure::WrongHost,
+                message: format!("This account does not sign in here. Sign in at {url} instead."),
+                reference: None,
+                sign_in_url: Some(url),
+            }
+        }
+        None => AppError::auth(AuthFailure::InvalidCredentials),
+    })
+}
+
+pub fn viewer(user: &user_rows::Model, role: &roles::Model) -> Viewer {
+    Viewer {
+        user_id: user.id,
+        email: user.email.clone(),
+        username: user.username.clone(),
+        display_name: user.display_name.clone(),
+        role_name: role.name.clone(),
+        must_change_password: user.must_change_password,
+    }
+}
+
+/// The signed-in actor behind a session cookie on this host.
+pub enum CurrentSession {
+    SignedIn(Box<Actor>),
+    Expired,
+    None,
+}
+
+pub async fn current_session(
+    state: &AppState,
+    realm: &Realm,
+    meta: &RequestMeta,
+    token: Option<&str>,
+) -> Result<CurrentSession, AppError> {
+    let Some(token) = token.filter(|t| !t.is_empty() && t.len() <= 128) else {
+        return Ok(CurrentSession::None);
+    };
+    let now = state.clock.now();
+    let session = match sessions::find(&state.db, token, realm.tenant.id, now).await? {
+        SessionLookup::Valid(session) => session,
+        SessionLookup::Invalid => return Ok(CurrentSession::None),
+        SessionLookup::Expired(session) => {
+            sessions::delete(&state.db, session.id).await?;
+            let event = NewEvent {
+                event_type: SecurityEventType::SessionExpired,
+                user_id: Some(session.user_id),
+                tenant_id: Some(session.tenant_id),
+                identifier: None,
+                detail: json!({ "created_at": session.created_at, "last_seen_at": session.last_seen_at }),
+            };
+            events::record(&state.db, state.clock.as_ref(), meta, event).await?;
+            return Ok(CurrentSession::Expired);
+        }
+    };
+    let Some((user, membership, role)) =
+        users::membership_with_role(&state.db, session.user_id, realm.tenant.id).await?
+    else {
+        return Ok(CurrentSession::None);
+    };
+    // A membership that lost access ends its sessions at once, whatever the timers say.
+    if membership_refusal(realm, &membership, now).is_some_and(|f| f != AuthFailure::SsoRequired) {
+        sessions::delete(&state.db, session.id).await?;
+        return Ok(CurrentSession::None);
+    }
+    Ok(CurrentSession::SignedIn(Box::new(Actor {
+        user,
+        membership,
+        role,
+        tenant: realm.tenant.clone(),
+        session_id: Some(session.id),
+        token_id: None,
+    })))
+}
+
+/// The actor, or the error a page shows when there is none.
+pub async fn require_session(
+    state: &AppState,
+    realm: &Realm,
+    meta: &RequestMeta,
+    token: Option<&str>,
+) -> Result<Actor, AppError> {
+    match current_session(state, realm, meta, token).await? {
+        CurrentSession::SignedIn(actor) => Ok(*actor),
+        CurrentSession::Expired => Err(AppError::auth(AuthFailure::SessionExpired)),
+        CurrentSession::None => Err(AppError::auth(AuthFailure::NotSignedIn)),
+    }
+}
+
+pub async fn host_info(
+    state: &AppState,
+    realm: &Realm,
+    meta: &RequestMeta,
+    token: Option<&str>,
+) -> Result<HostInfo, AppError> {
+    let (viewer, notice) = match current_session(state, realm, meta, token).await? {
+        CurrentSession::SignedIn(actor) => (Some(self::viewer(&actor.user, &actor.role)), None),
+        CurrentSession::Expired => (None, Some(AuthFailure::SessionExpired.default_message().to_owned())),
+        CurrentSession::None => (None, None),
+    };
+    Ok(HostInfo {
+        realm: realm.info(),
+        base_domain: state.config.base_domain.clone(),
+        viewer,
+        notice,
+    })
+}
+
+pub async fn sign_out(state: &AppState, actor: &Actor) -> Result<(), AppError> {
+    if let Some(id) = actor.session_id {
+        sessions::delete(&state.db, id).await?;
+    }
+    Ok(())
+}

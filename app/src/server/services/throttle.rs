@@ -1,0 +1,248 @@
+//! Sign-in failure counting (DESIGN.md, "sign-in failures", "Lockout that cannot be turned
+//! against the user").
+//!
+//! A counter is kept per key: per sign-in identifier on a tenant for browsers we do not know,
+//! and per device cookie for browsers that have signed in as that identifier before (OWASP's
+//! device-cookie scheme), so a stranger's guesses lock strangers out, never the user's own browser.
+//!
+//! Every attempt reserves a slot *before* the password is hashed: `failures + in_flight` may
+//! not reach the limit, and the reservation is one conditional UPDATE, so fifty parallel guesses
+//! get exactly five verifications. A correct password that finds every slot taken waits for a
+//! slot instead of failing, so concurrent correct sign-ins are never refused or counted.
+
+use super::db_error;
+use crate::AppError;
+use crate::server::entities::sign_in_throttles::{self, Column};
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use uuid::Uuid;
+
+/// Five failures in a row lock the key.
+pub const MAX_FAILURES: i32 = 5;
+/// A reservation older than this belonged to a request that died; it no longer counts.
+const RESERVATION_TTL_SECS: i64 = 30;
+/// How long an attempt waits for a free slot before it gives up with 429.
+const ADMISSION_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// 15 minutes, doubling with each further lock, at most 24 hours.
+pub fn lock_duration(previous_locks: i32) -> Duration {
+    let minutes = 15i64.saturating_mul(1i64 << previous_locks.clamp(0, 20));
+    Duration::minutes(Ord::min(minutes, 24 * 60))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThrottleKey(String);
+
+impl ThrottleKey {
+    /// An identifier on one tenant, whether or not an account has it.
+    pub fn identifier(tenant_id: Uuid, identifier: &str) -> Self {
+        Self(format!("u:{}:{}", tenant_id.simple(), identifier))
+    }
+
+    /// One trusted browser (the nonce of its device cookie).
+    pub fn device(nonce: &str) -> Self {
+        Self(format!("d:{nonce}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    Admitted,
+    Locked { until: DateTime<Utc> },
+}
+
+/// The outcome of recording a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureOutcome {
+    Counted {
+        failures: i32,
+    },
+    /// This failure locked the key.
+    LockedNow {
+        until: DateTime<Utc>,
+    },
+}
+
+async fn ensure_row(
+    db: &impl ConnectionTrait,
+    key: &ThrottleKey,
+    tenant_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let row = sign_in_throttles::ActiveModel {
+        key: Set(key.0.clone()),
+        tenant_id: Set(tenant_id),
+        failures: Set(0),
+        in_flight: Set(0),
+        in_flight_expires_at: Set(None),
+        locked_until: Set(None),
+        lock_count: Set(0),
+        last_failure_at: Set(None),
+        updated_at: Set(now),
+    };
+    sign_in_throttles::Entity::insert(row)
+        .on_conflict_do_nothing_on([Column::Key])
+        .exec(db)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
+async fn release_slot(db: &impl ConnectionTrait, key: &ThrottleKey) -> Result<(), AppError> {
+    sign_in_throttles::Entity::update_many()
+        .col_expr(Column::InFlight, Expr::col(Column::InFlight).sub(1))
+        .filter(Column::Key.eq(key.as_str()))
+        .filter(Column::InFlight.gt(0))
+        .exec(db)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
+/// Reserves one attempt for `key`, waiting while the other slots are in use.
+pub async fn admit(
+    db: &impl ConnectionTrait,
+    key: &ThrottleKey,
+    tenant_id: Uuid,
+    now: impl Fn() -> DateTime<Utc>,
+) -> Result<Admission, AppError> {
+    ensure_row(db, key, tenant_id, now()).await?;
+    let started = std::time::Instant::now();
+    loop {
+        let now = now();
+        // Forget reservations of requests that died mid-attempt.
+        sign_in_throttles::Entity::update_many()
+            .col_expr(Column::InFlight, Expr::value(0))
+            .filter(Column::Key.eq(key.as_str()))
+            .filter(Column::InFlight.gt(0))
+            .filter(Column::InFlightExpiresAt.lt(now))
+            .exec(db)
+            .await
+            .map_err(db_error)?;
+        let reserved = sign_in_throttles::Entity::update_many()
+            .col_expr(Column::InFlight, Expr::col(Column::InFlight).add(1))
+            .col_expr(
+                Column::InFlightExpiresAt,
+                Expr::value(now + Duration::seconds(RESERVATION_TTL_SECS)),
+            )
+            .col_expr(Column::UpdatedAt, Expr::value(now))
+            .filter(Column::Key.eq(key.as_str()))
+            .filter(
+                Condition::any()
+                    .add(Column::LockedUntil.is_null())
+                    .add(Column::LockedUntil.lte(now)),
+            )
+            .filter(
+                Expr::col(Column::Failures)
+                    .add(Expr::col(Column::InFlight))
+                    .lt(MAX_FAILURES),
+            )
+            .exec_with_returning(db)
+            .await
+            .map_err(db_error)?;
+        if !reserved.is_empty() {
+            return Ok(Admission::Admitted);
+        }
+        let row = sign_in_throttles::Entity::find_by_id(key.as_str().to_owned())
+            .one(db)
+            .await
+            .map_err(db_error)?;
+        if let Some(until) = row.and_then(|r| r.locked_until).filter(|until| *until > now) {
+            return Ok(Admission::Locked { until });
+        }
+        if started.elapsed() > ADMISSION_WAIT {
+            return Err(AppError::rate_limited(1));
+        }
+        // Every slot is taken by attempts still being verified; one will finish in milliseconds.
+        tokio::time::sleep(std::time::Duration::from_millis(15)).await;
+    }
+}
+
+/// Counts a wrong password for an admitted attempt, locking the key at the limit.
+pub async fn record_failure(
+    db: &impl ConnectionTrait,
+    key: &ThrottleKey,
+    now: DateTime<Utc>,
+) -> Result<FailureOutcome, AppError> {
+    let rows = sign_in_throttles::Entity::update_many()
+        .col_expr(Column::Failures, Expr::col(Column::Failures).add(1))
+        .col_expr(Column::LastFailureAt, Expr::value(now))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Key.eq(key.as_str()))
+        .exec_with_returning(db)
+        .await
+        .map_err(db_error)?;
+    release_slot(db, key).await?;
+    let Some(row) = rows.into_iter().next() else {
+        return Ok(FailureOutcome::Counted { failures: 0 });
+    };
+    if row.failures < MAX_FAILURES {
+        return Ok(FailureOutcome::Counted { failures: row.failures });
+    }
+    let until = now + lock_duration(row.lock_count);
+    // Only one of several attempts finishing together turns the count into a lock.
+    let locked = sign_in_throttles::Entity::update_many()
+        .col_expr(Column::LockedUntil, Expr::value(until))
+        .col_expr(Column::LockCount, Expr::col(Column::LockCount).add(1))
+        .col_expr(Column::Failures, Expr::value(0))
+        .filter(Column::Key.eq(key.as_str()))
+        .filter(Column::Failures.gte(MAX_FAILURES))
+        .filter(Column::LockCount.eq(row.lock_count))
+        .exec(db)
+        .await
+        .map_err(db_error)?;
+    Ok(if locked.rows_affected == 1 {
+        FailureOutcome::LockedNow { until }
+    } else {
+        FailureOutcome::Counted { failures: row.failures }
+    })
+}
+
+/// A correct password: the count starts again, and so does the doubling.
+pub async fn record_success(db: &impl ConnectionTrait, key: &ThrottleKey, now: DateTime<Utc>) -> Result<(), AppError> {
+    sign_in_throttles::Entity::update_many()
+        .col_expr(Column::Failures, Expr::value(0))
+        .col_expr(Column::LockCount, Expr::value(0))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Key.eq(key.as_str()))
+        .exec(db)
+        .await
+        .map_err(db_error)?;
+    release_slot(db, key).await
+}
+
+/// Gives a slot back without counting anything (the attempt ended for another reason).
+pub async fn release(db: &impl ConnectionTrait, key: &ThrottleKey) -> Result<(), AppError> {
+    release_slot(db, key).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_doubles_up_to_a_day() {
+        assert_eq!(lock_duration(0), Duration::minutes(15));
+        assert_eq!(lock_duration(1), Duration::minutes(30));
+        assert_eq!(lock_duration(2), Duration::hours(1));
+        assert_eq!(lock_duration(6), Duration::hours(16));
+        assert_eq!(lock_duration(7), Duration::hours(24));
+        assert_eq!(lock_duration(40), Duration::hours(24));
+    }
+
+    #[test]
+    fn keys_separate_tenants_and_devices() {
+        let a = Uuid::now_v7();
+        let b = Uuid::now_v7();
+        assert_ne!(ThrottleKey::identifier(a, "x"), ThrottleKey::identifier(b, "x"));
+        assert_ne!(
+            ThrottleKey::identifier(a, "x").as_str(),
+            ThrottleKey::device("x").as_str()
+        );
+    }
+}

@@ -1,0 +1,111 @@
+//! Reading users and their memberships.
+
+use super::db_error;
+use super::sessions;
+use crate::AppError;
+use crate::server::entities::{memberships, roles, tenants, users};
+use crate::server::{Actor, AppState};
+use crate::types::{MembershipStatus, MembershipSummary, MyAccount, RealmKind, SessionSummary, UserProfile};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+pub async fn membership_with_role(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    tenant_id: Uuid,
+) -> Result<Option<(users::Model, memberships::Model, roles::Model)>, AppError> {
+    let Some(user) = users::Entity::find_by_id(user_id).one(db).await.map_err(db_error)? else {
+        return Ok(None);
+    };
+    let found = memberships::Entity::find()
+        .filter(memberships::Column::UserId.eq(user_id))
+        .filter(memberships::Column::TenantId.eq(tenant_id))
+        .find_also_related(roles::Entity)
+        .one(db)
+        .await
+        .map_err(db_error)?;
+    Ok(match found {
+        Some((membership, Some(role))) => Some((user, membership, role)),
+        _ => None,
+    })
+}
+
+pub async fn profile(state: &AppState, user: &users::Model) -> Result<UserProfile, AppError> {
+    let rows = memberships::Entity::find()
+        .filter(memberships::Column::UserId.eq(user.id))
+        .find_also_related(tenants::Entity)
+        .all(&state.db)
+        .await
+        .map_err(db_error)?;
+    let role_ids: Vec<Uuid> = rows.iter().map(|(m, _)| m.role_id).collect();
+    let roles = roles::Entity::find()
+        .filter(roles::Column::Id.is_in(role_ids))
+        .all(&state.db)
+        .await
+        .map_err(db_error)?;
+    let mut memberships: Vec<MembershipSummary> = rows
+        .into_iter()
+        .filter_map(|(membership, tenant)| {
+            let tenant = tenant?;
+            let role_name = roles
+                .iter()
+                .find(|r| r.id == membership.role_id)
+                .map(|r| r.name.clone())
+                .unwrap_or_default();
+            Some(MembershipSummary {
+                sign_in_url: state.config.workspace_url(&tenant.slug),
+                kind: if tenant.kind == "operator" {
+                    RealmKind::Operator
+                } else {
+                    RealmKind::Tenant
+                },
+                tenant_name: tenant.name,
+                tenant_slug: tenant.slug,
+                role_name,
+                status: MembershipStatus::parse(&membership.status).unwrap_or(MembershipStatus::Disabled),
+            })
+        })
+        .collect();
+    memberships.sort_by(|a, b| a.tenant_name.cmp(&b.tenant_name));
+    Ok(UserProfile {
+        id: user.id,
+        email: user.email.clone(),
+        username: user.username.clone(),
+        display_name: user.display_name.clone(),
+        secondary_email: user.secondary_email.clone(),
+        phone: user.phone.clone(),
+        password_changed_at: user.password_changed_at,
+        must_change_password: user.must_change_password,
+        memberships,
+    })
+}
+
+pub async fn my_account(state: &AppState, actor: &Actor) -> Result<MyAccount, AppError> {
+    let profile = profile(state, &actor.user).await?;
+    let sessions = sessions::list_for_user(&state.db, actor.user.id, state.clock.now())
+        .await?
+        .into_iter()
+        .filter(|s| s.tenant_id == actor.tenant.id)
+        .map(|s| SessionSummary {
+            id: s.id,
+            created_at: s.created_at,
+            last_seen_at: s.last_seen_at,
+            user_agent: s.user_agent,
+            ip: s.ip,
+            current: Some(s.id) == actor.session_id,
+        })
+        .collect();
+    Ok(MyAccount { profile, sessions })
+}
+
+/// Ends one of the actor's own sessions on this workspace.
+pub async fn revoke_own_session(state: &AppState, actor: &Actor, session_id: Uuid) -> Result<(), AppError> {
+    let owned = sessions::list_for_user(&state.db, actor.user.id, state.clock.now())
+        .await?
+        .into_iter()
+        .any(|s| s.id == session_id && s.tenant_id == actor.tenant.id);
+    if !owned {
+        return Err(AppError::not_found("That session does not exist or has already ended."));
+    }
+    sessions::delete(&state.db, session_id).await
+}

@@ -1,0 +1,44 @@
+use super::clock::Clock;
+use super::crypto::Signer;
+use super::passwords::PasswordHasher;
+use sea_orm::DatabaseConnection;
+use std::sync::Arc;
+
+/// Deployment settings the rules need (the transports parse them from flags and environment).
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// `localhost:3000` or `latchkey.example.com`: tenants live at `<slug>.<base_domain>`.
+    pub base_domain: String,
+    /// `http` or `https`, for the links Latchkey prints and mails.
+    pub public_scheme: String,
+    /// Mark cookies `Secure` (on whenever the public scheme is https).
+    pub secure_cookies: bool,
+}
+
+impl ServiceConfig {
+    pub fn new(base_domain: impl Into<String>, public_scheme: impl Into<String>) -> Self {
+        let public_scheme = public_scheme.into();
+        Self {
+            base_domain: base_domain.into().to_ascii_lowercase(),
+            secure_cookies: public_scheme == "https",
+            public_scheme,
+        }
+    }
+
+    /// The address a workspace signs in at, e.g. `http://acme.localhost:3000`.
+    pub fn workspace_url(&self, label: &str) -> String {
+        format!("{}://{}.{}", self.public_scheme, label, self.base_domain)
+    }
+}
+
+/// Everything a request needs, shared by the server functions, the REST handlers and the CLI.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub config: Arc<ServiceConfig>,
+    pub clock: Arc<dyn Clock>,
+    pub hasher: PasswordHasher,
+    /// Signs the device cookie; its key is shared through the database so that several server
+    /// processes accept each other's cookies.
+    pub signer: Signer,
+}

@@ -1,0 +1,84 @@
+// Starts a real Latchkey (the built binary and WASM app) on a random port with fresh demo data,
+// and drives Debian's Chromium through playwright-core.
+const { spawn, execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+const { chromium } = require('playwright-core');
+
+const BIN = process.env.LATCHKEY_BIN;
+const SITE = process.env.LATCHKEY_SITE_DIR;
+const SCREENSHOTS = path.join(__dirname, 'screenshots');
+const DEMO_PASSWORD = 'Latchkey-demo-2026';
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+async function waitFor(url, ms = 30000) {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+    } catch (_) { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new Error(`server did not answer ${url}`);
+}
+
+async function startLatchkey() {
+  if (!BIN || !SITE) throw new Error('LATCHKEY_BIN and LATCHKEY_SITE_DIR must be set (scripts/test.sh sets them)');
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'latchkey-e2e-'));
+  const env = {
+    ...process.env,
+    LATCHKEY_DATABASE_URL: `sqlite://${dir}/e2e.db?mode=rwc`,
+    LATCHKEY_BASE_DOMAIN: `localhost:${port}`,
+    LATCHKEY_LISTEN: `127.0.0.1:${port}`,
+    LATCHKEY_SITE_DIR: SITE,
+    RUST_LOG: 'warn',
+  };
+  execFileSync(BIN, ['demo'], { env, stdio: 'ignore' });
+  const child = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  await waitFor(`http://127.0.0.1:${port}/healthz`);
+  const url = (label, p = '/') => `http://${label}.localhost:${port}${p}`;
+  return {
+    port,
+    url,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function startBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+}
+
+async function screenshot(page, name) {
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+async function signIn(page, identifier, password = DEMO_PASSWORD) {
+  await page.getByLabel('Email or username').fill(identifier);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+module.exports = { startLatchkey, startBrowser, screenshot, signIn, DEMO_PASSWORD };

@@ -1,0 +1,6 @@
+//! The browser entry point, built by Trunk into WASM.
+
+fn main() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(app::App);
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs what building and testing Latchkey needs, once; later runs find it in the cache.
+# Sourced by scripts/run-demo.sh and scripts/test.sh, which then have PATH and CARGO_TARGET_DIR set.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="${LATCHKEY_CACHE:-$HOME/.cache/latchkey}"
+TOOLS="$CACHE/tools"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/target}"
+export PATH="$TOOLS/bin:$CACHE/node/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+mkdir -p "$TOOLS" "$CACHE/node"
+
+TRUNK_VERSION=0.21.14
+# wasm-bindgen-cli must be exactly the version of the wasm-bindgen crate in Cargo.lock.
+WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/version = |"/, ""); print; exit}' "$ROOT/Cargo.lock")"
+
+say() { printf '==> %s\n' "$*" >&2; }
+
+if ! rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$'; then
+  say "adding the wasm32 target"
+  rustup target add wasm32-unknown-unknown >&2
+fi
+
+if ! trunk --version 2>/dev/null | grep -q "$TRUNK_VERSION"; then
+  say "installing trunk $TRUNK_VERSION (takes several minutes, once)"
+  CARGO_TARGET_DIR="$CACHE/tools-target" cargo install trunk --version "$TRUNK_VERSION" --locked --root "$TOOLS" >&2
+fi
+
+if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
+  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+  # Without --locked: its own lock file names a crate release the registry no longer serves.
+  CARGO_TARGET_DIR="$CACHE/tools-target" cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --root "$TOOLS" --force >&2
+fi
+
+# wasm-opt from npm: Debian's binaryen 108 produces modules Chromium refuses. playwright-core
+# drives Debian's Chromium in the end-to-end tests.
+if [ ! -x "$CACHE/node/node_modules/.bin/wasm-opt" ] || [ ! -d "$CACHE/node/node_modules/playwright-core" ]; then
+  say "installing binaryen and playwright-core from npm"
+  (cd "$CACHE/node" && { [ -f package.json ] || echo '{"private":true}' > package.json; } \
+    && npm install --no-audit --no-fund --silent binaryen@132 playwright-core@1 >&2)
+fi
+
+if ! command -v chromium >/dev/null 2>&1; then
+  say "installing chromium"
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2
+  else sudo apt-get update -qq >&2 && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2; fi
+fi

@@ -1,0 +1,129 @@
+//! `latchkey`: serve, migrate, seed demo data, mint API tokens.
+
+use app::server::passwords::PasswordHasher;
+use app::server::services::{demo, tokens};
+use app::server::{ServiceConfig, SystemClock};
+use clap::{Parser, Subcommand};
+use server::config::{CommonConfig, ServeConfig};
+use server::{db, startup, telemetry};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(name = "latchkey", version, about = "Latchkey: a multi-tenant account-access portal")]
+struct Cli {
+    #[command(flatten)]
+    common: CommonConfig,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (migrates the database first).
+    Serve(ServeConfig),
+    /// Bring the database schema up to date and exit.
+    Migrate,
+    /// Seed a demo operator, tenants and users, and print how to sign in.
+    Demo,
+    /// API tokens for scripts.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Mint a token that acts as the given user; it is printed once and stored only as a hash.
+    Create {
+        /// Email of the user the token acts as.
+        #[arg(long)]
+        email: String,
+        /// Workspace the token is scoped to: `admin` (the operator) or a tenant's slug.
+        #[arg(long, default_value = "admin")]
+        tenant: String,
+        /// A name to recognise the token by.
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Days until the token expires (default: never).
+        #[arg(long)]
+        expires_days: Option<u32>,
+    },
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let common = cli.common;
+    let database = db::connect_and_migrate(&common.database_url)
+        .await
+        .map_err(|e| format!("database: {e}"))?;
+    if let Command::Migrate = cli.command {
+        println!("Database is up to date.");
+        return Ok(());
+    }
+    let config = ServiceConfig::new(&common.base_domain, &common.public_scheme);
+    let hasher = PasswordHasher::for_this_machine();
+    let state = startup::build_state(database, config, Arc::new(SystemClock), hasher)
+        .await
+        .map_err(|e| e.to_string())?;
+    match cli.command {
+        Command::Migrate => unreachable!("handled above"),
+        Command::Serve(serve) => {
+            if serve.smtp_url.is_some() {
+                tracing::warn!("SMTP delivery is not implemented yet; mail stays in the outbox");
+            }
+            let listener = tokio::net::TcpListener::bind(serve.listen)
+                .await
+                .map_err(|e| format!("listen on {}: {e}", serve.listen))?;
+            if !serve.site_dir.join("index.html").exists() {
+                tracing::warn!(site_dir = %serve.site_dir.display(), "no built web app here: pages will be missing (build it with trunk)");
+            }
+            tracing::info!(listen = %serve.listen, admin = %state.config.workspace_url("admin"), "latchkey is serving");
+            let router = startup::build_router(state, &serve.site_dir);
+            startup::serve(listener, router).await.map_err(|e| e.to_string())
+        }
+        Command::Demo => {
+            let summary = demo::seed(&state).await.map_err(|e| e.to_string())?;
+            println!(
+                "{}",
+                if summary.created {
+                    "Demo data created."
+                } else {
+                    "Demo data already present."
+                }
+            );
+            for line in summary.lines {
+                println!("{line}");
+            }
+            Ok(())
+        }
+        Command::Token {
+            command:
+                TokenCommand::Create {
+                    email,
+                    tenant,
+                    name,
+                    expires_days,
+                },
+        } => {
+            let lifetime = expires_days.map(|d| chrono::Duration::days(i64::from(d)));
+            let created = tokens::create(&state, &email, &tenant, &name, lifetime)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{}", created.token);
+            Ok(())
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    telemetry::init();
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("latchkey: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

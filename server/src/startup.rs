@@ -1,0 +1,195 @@
+//! Builds the application state and the router, and serves it.
+
+use crate::hosts::{resolve_workspace, same_origin_only};
+use crate::http_errors::{RequestId, json_error, server_fn_error, status_of};
+use app::AppError;
+use app::server::crypto::{Signer, random_bytes};
+use app::server::entities::instance_secrets;
+use app::server::passwords::PasswordHasher;
+use app::server::services::setup;
+use app::server::{AppState, Clock, ServiceConfig};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use leptos::prelude::provide_context;
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, Set};
+use std::path::Path;
+use std::sync::Arc;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// Largest request body accepted anywhere: forms and JSON here are small.
+pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
+const DEVICE_KEY_NAME: &str = "device_cookie_key";
+
+/// Reads a server key from the database, creating it on first start. Several processes racing
+/// here all end up with the one row that won.
+async fn instance_key(
+    db: &DatabaseConnection,
+    name: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<u8>, sea_orm::DbErr> {
+    let row = instance_secrets::ActiveModel {
+        name: Set(name.to_owned()),
+        value: Set(random_bytes::<32>().to_vec()),
+        created_at: Set(now),
+    };
+    instance_secrets::Entity::insert(row)
+        .on_conflict_do_nothing_on([instance_secrets::Column::Name])
+        .exec(db)
+        .await?;
+    let row = instance_secrets::Entity::find_by_id(name.to_owned())
+        .one(db)
+        .await?
+        .ok_or_else(|| sea_orm::DbErr::RecordNotFound(name.to_owned()))?;
+    Ok(row.value)
+}
+
+pub async fn build_state(
+    db: DatabaseConnection,
+    config: ServiceConfig,
+    clock: Arc<dyn Clock>,
+    hasher: PasswordHasher,
+) -> Result<AppState, AppError> {
+    let now = clock.now();
+    setup::ensure_defaults(&db, now).await?;
+    let key = instance_key(&db, DEVICE_KEY_NAME, now).await.map_err(|error| {
+        tracing::error!(%error, "could not load the instance key");
+        AppError::internal()
+    })?;
+    Ok(AppState {
+        db,
+        config: Arc::new(config),
+        clock,
+        hasher,
+        signer: Signer::new(&key),
+    })
+}
+
+/// Runs a server function with the app state in its context, and gives a failed one the status
+/// its `AppError` names (server_fn answers every error with 500).
+async fn server_fn_handler(State(state): State<AppState>, request: Request<Body>) -> Response {
+    let response = leptos_axum::handle_server_fns_with_context(move || provide_context(state.clone()), request)
+        .await
+        .into_response();
+    if response
+        .headers()
+        .get(leptos::server_fn::error::SERVER_FN_ERROR_HEADER)
+        .is_none()
+    {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT_BYTES).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status = status_of(&error);
+        if let AppError::RateLimited { retry_after_secs, .. } = error {
+            parts
+                .headers
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.db.execute_unprepared("SELECT 1").await {
+        Ok(_) => "ready".into_response(),
+        Err(error) => {
+            tracing::error!(%error, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+/// Copies the request id into an extension so error bodies can quote it.
+async fn request_id_extension(mut request: Request, next: Next) -> Response {
+    if let Some(id) = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()) {
+        let id = RequestId(id.to_owned());
+        request.extensions_mut().insert(id);
+    }
+    next.run(request).await
+}
+
+/// Turns the body-limit layer's plain-text 413 into our error body: the REST shape under
+/// `/api/v1`, the server-function encoding elsewhere.
+async fn payload_too_large(request: Request, next: Next) -> Response {
+    let request_id = request.extensions().get::<RequestId>().map(|r| r.0.clone());
+    let is_rest = request.uri().path().starts_with("/api/v1/");
+    let response = next.run(request).await;
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if response.status() != StatusCode::PAYLOAD_TOO_LARGE || is_json {
+        return response;
+    }
+    let error = AppError::bad_request(format!(
+        "The request body is larger than {} KiB.",
+        BODY_LIMIT_BYTES / 1024
+    ));
+    let mut response = if is_rest {
+        json_error(&error, request_id.as_deref())
+    } else {
+        server_fn_error(&error)
+    };
+    *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+    response
+}
+
+pub fn build_router(state: AppState, site_dir: &Path) -> Router {
+    app::api::register_server_functions();
+    let spa = ServeDir::new(site_dir).fallback(ServeFile::new(site_dir.join("index.html")));
+    let workspace_routes = Router::new()
+        .route(
+            "/api/{*fn_name}",
+            any(server_fn_handler).layer(middleware::from_fn(same_origin_only)),
+        )
+        .nest("/api/v1", crate::rest::router())
+        .fallback_service(spa)
+        .layer(middleware::from_fn_with_state(state.clone(), resolve_workspace));
+    let x_request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .merge(workspace_routes)
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
+        .layer(middleware::from_fn(payload_too_large))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
+                let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
+                // The path only: query strings may carry tokens.
+                tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(middleware::from_fn(request_id_extension))
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Serves until the listener fails or the process is stopped.
+pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+}

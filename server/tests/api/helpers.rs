@@ -1,0 +1,188 @@
+use app::AppError;
+use app::server::passwords::PasswordHasher;
+use app::server::services::demo;
+use app::server::{AppState, ManualClock, ServiceConfig};
+use leptos::server_fn::ServerFn;
+use reqwest::header::{HeaderMap, HeaderValue};
+use sea_orm::{ConnectionTrait, Database, EntityTrait, PaginatorTrait};
+use serde::de::DeserializeOwned;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub use app::server::services::demo::DEMO_PASSWORD;
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base_domain: String,
+    pub state: AppState,
+    pub clock: ManualClock,
+    _sqlite_dir: Option<tempfile::TempDir>,
+}
+
+/// A fresh database: a SQLite file in a temporary folder, or a new PostgreSQL database.
+async fn fresh_database_url() -> (String, Option<tempfile::TempDir>) {
+    match std::env::var("LATCHKEY_TEST_PG_URL") {
+        Ok(base) => {
+            let name = format!("latchkey_test_{}", uuid::Uuid::new_v4().simple());
+            let admin = Database::connect(format!("{base}/postgres"))
+                .await
+                .expect("connect to PostgreSQL");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create database");
+            admin.close().await.ok();
+            (format!("{base}/{name}"), None)
+        }
+        Err(_) => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+            (url, Some(dir))
+        }
+    }
+}
+
+/// Starts Latchkey with the demo data on a random port.
+pub async fn spawn_app() -> TestApp {
+    let (url, sqlite_dir) = fresh_database_url().await;
+    let db = server::db::connect_and_migrate(&url).await.expect("migrate");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let base_domain = format!("localhost:{}", addr.port());
+    let clock = ManualClock::new(chrono::Utc::now());
+    let config = ServiceConfig::new(&base_domain, "http");
+    let state = server::startup::build_state(db, config, Arc::new(clock.clone()), PasswordHasher::new(2, 256))
+        .await
+        .expect("state");
+    demo::seed(&state).await.expect("demo data");
+    let site = sqlite_dir
+        .as_ref()
+        .map_or_else(std::env::temp_dir, |d| d.path().to_path_buf())
+        .join("site");
+    std::fs::create_dir_all(&site).expect("site dir");
+    std::fs::write(
+        site.join("index.html"),
+        "<!doctype html><title>Latchkey</title><body></body>",
+    )
+    .expect("index");
+    let router = server::startup::build_router(state.clone(), &site);
+    tokio::spawn(async move {
+        let _ = server::startup::serve(listener, router).await;
+    });
+    TestApp {
+        addr,
+        base_domain,
+        state,
+        clock,
+        _sqlite_dir: sqlite_dir,
+    }
+}
+
+/// A browser on one host: keeps its own cookies, like a real one.
+pub struct Browser {
+    pub client: reqwest::Client,
+    pub origin: String,
+}
+
+impl TestApp {
+    pub fn url(&self, label: &str, path: &str) -> String {
+        format!("http://{label}.{}{path}", self.base_domain)
+    }
+
+    pub fn browser(&self, label: &str) -> Browser {
+        let host = format!("{label}.{}", self.base_domain);
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .resolve(&format!("{label}.localhost"), self.addr)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        Browser {
+            client,
+            origin: format!("http://{host}"),
+        }
+    }
+
+    /// A client with no cookie jar, talking to any Host header we choose.
+    pub fn raw_client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client")
+    }
+
+    pub async fn count<E>(&self, _entity: E) -> u64
+    where
+        E: EntityTrait,
+        E::Model: Sync,
+    {
+        E::find().count(&self.state.db).await.expect("count")
+    }
+}
+
+/// The outcome of a server-function call: the value, or the `AppError` and HTTP status.
+pub type FnResult<T> = Result<T, (u16, AppError)>;
+
+impl Browser {
+    /// Calls server function `F` over HTTP at its registered path, as the WASM client does.
+    pub async fn call<F: ServerFn, T: DeserializeOwned>(&self, form: &[(&str, &str)]) -> FnResult<T> {
+        self.call_with_headers::<F, T>(form, HeaderMap::new()).await
+    }
+
+    pub async fn call_with_headers<F: ServerFn, T: DeserializeOwned>(
+        &self,
+        form: &[(&str, &str)],
+        headers: HeaderMap,
+    ) -> FnResult<T> {
+        let response = self
+            .client
+            .post(format!("{}{}", self.origin, F::PATH))
+            .headers(headers)
+            .form(form)
+            .send()
+            .await
+            .expect("request");
+        decode(response).await
+    }
+
+    pub async fn sign_in(&self, identifier: &str, password: &str) -> FnResult<app::types::Viewer> {
+        self.call::<app::api::SignIn, _>(&[("identifier", identifier), ("password", password)])
+            .await
+    }
+
+    pub async fn host_info(&self) -> app::types::HostInfo {
+        self.call::<app::api::GetHostInfo, _>(&[]).await.expect("host info")
+    }
+}
+
+pub async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> FnResult<T> {
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.expect("body");
+    if (200..300).contains(&status) {
+        Ok(serde_json::from_slice(&bytes)
+            .unwrap_or_else(|e| panic!("bad body {e}: {}", String::from_utf8_lossy(&bytes))))
+    } else {
+        let error = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|e| panic!("bad error body {e} ({status}): {}", String::from_utf8_lossy(&bytes)));
+        Err((status, error))
+    }
+}
+
+pub fn header_map(pairs: &[(&'static str, &str)]) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    for (name, value) in pairs {
+        map.insert(*name, HeaderValue::from_str(value).expect("header"));
+    }
+    map
+}
+
+/// Sends raw bytes and returns the status line's code, for Host headers reqwest will not send.
+pub async fn raw_http(addr: SocketAddr, request: &[u8]) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(request).await.expect("write");
+    let mut buf = vec![0u8; 4096];
+    let n = stream.read(&mut buf).await.expect("read");
+    let head = String::from_utf8_lossy(&buf[..n]);
+    head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+}

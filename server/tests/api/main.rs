@@ -1,0 +1,9 @@
+//! HTTP integration tests: the real router on a random port, a fresh database per test
+//! (a SQLite file, or a new PostgreSQL database when LATCHKEY_TEST_PG_URL is set).
+
+mod helpers;
+
+mod hosts;
+mod rest;
+mod server_functions;
+mod sign_in;
