@@ -3,12 +3,15 @@
 //! The UI, the server functions and the REST API all speak the types in [`types`] and fail with
 //! one [`AppError`]; the rules live in `server::services` (server only).
 
+// First, so that `text_enum!` is in scope for every module below.
+#[macro_use]
+pub mod types;
+
 pub mod api;
 pub mod components;
 pub mod domain;
 pub mod error;
 pub mod pages;
-pub mod types;
 
 #[cfg(feature = "ssr")]
 pub mod server;

@@ -1,5 +1,5 @@
 use super::entities::{memberships, roles, tenants, users};
-use crate::types::{RealmInfo, RealmKind, SignInMode};
+use crate::types::{RealmInfo, RealmKind, SignInMode, TenantKind};
 use uuid::Uuid;
 
 /// The workspace a request is for, resolved from its Host header.
@@ -10,7 +10,7 @@ pub struct Realm {
 
 impl Realm {
     pub fn kind(&self) -> RealmKind {
-        if self.tenant.kind == "operator" {
+        if self.tenant.kind == TenantKind::Operator.as_str() {
             RealmKind::Operator
         } else {
             RealmKind::Tenant
@@ -23,7 +23,7 @@ impl Realm {
     }
 
     pub fn sign_in_mode(&self) -> SignInMode {
-        SignInMode::parse(&self.tenant.sign_in_mode).unwrap_or(SignInMode::Password)
+        self.tenant.sign_in_mode.parse().unwrap_or(SignInMode::Password)
     }
 
     pub fn info(&self) -> RealmInfo {

@@ -4,69 +4,65 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RealmKind {
-    /// `admin.<base>`: the operator organisation, whose members are admin users.
-    Operator,
-    /// `<slug>.<base>`: one customer tenant.
-    Tenant,
+#[macro_use]
+mod text_enum;
+
+/// A stored or received enum value that this build does not know.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownValue {
+    /// Name of the Rust enum, e.g. `"MembershipStatus"`.
+    pub kind: &'static str,
+    pub value: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SignInMode {
-    Password,
-    Sso,
-}
-
-impl SignInMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Password => "password",
-            Self::Sso => "sso",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "password" => Some(Self::Password),
-            "sso" => Some(Self::Sso),
-            _ => None,
-        }
+impl std::fmt::Display for UnknownValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "unknown {} value {:?}", self.kind, self.value)
     }
 }
 
-/// Membership status as the user lists show it (DESIGN.md, "Membership").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MembershipStatus {
-    Pending,
-    Active,
-    Locked,
-    Cooldown,
-    Disabled,
+impl std::error::Error for UnknownValue {}
+
+text_enum! {
+    /// `tenants.kind`: the operator organisation is itself a tenant row (slug `admin`).
+    pub enum TenantKind {
+        Operator = "operator",
+        Customer = "customer",
+    }
+}
+
+text_enum! {
+    /// `tenants.sign_in_mode`: an `sso` tenant signs in through its own identity provider.
+    pub enum SignInMode {
+        Password = "password",
+        Sso = "sso",
+    }
+}
+
+text_enum! {
+    /// `tenants.status`
+    pub enum TenantStatus {
+        Active = "active",
+        Suspended = "suspended",
+    }
+}
+
+text_enum! {
+    /// Membership status as the user lists show it (DESIGN.md, "Membership").
+    pub enum MembershipStatus {
+        /// Invited, not set up yet.
+        Pending = "pending",
+        Active = "active",
+        /// Locked by an admin or automatically (`locked_reason`, `locked_until`).
+        Locked = "locked",
+        /// MFA verification cooldown running (`cooldown_until`).
+        Cooldown = "cooldown",
+        /// Access turned off.
+        Disabled = "disabled",
+    }
 }
 
 impl MembershipStatus {
-    pub const ALL: [Self; 5] = [
-        Self::Pending,
-        Self::Active,
-        Self::Locked,
-        Self::Cooldown,
-        Self::Disabled,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Active => "active",
-            Self::Locked => "locked",
-            Self::Cooldown => "cooldown",
-            Self::Disabled => "disabled",
-        }
-    }
-
     pub fn label(self) -> &'static str {
         match self {
             Self::Pending => "Pending",
@@ -76,10 +72,54 @@ impl MembershipStatus {
             Self::Disabled => "Disabled",
         }
     }
+}
 
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == value)
+text_enum! {
+    /// Kinds of security event (DESIGN.md, "Security events"). The column is plain text, so a
+    /// new type only needs a new variant here.
+    pub enum SecurityEventType {
+        SignIn = "sign_in",
+        LoginFailed = "login_failed",
+        AccountLock = "account_lock",
+        SessionExpired = "session_expired",
+        CooldownActivated = "cooldown_activated",
+        MfaProviderFailure = "mfa_provider_failure",
+        NotMyNumber = "not_my_number",
+        SmsFailure = "sms_failure",
+        InvalidCode = "invalid_code",
+        TotpReplay = "totp_replay",
+        PasswordReset = "password_reset",
+        MfaReset = "mfa_reset",
     }
+}
+
+impl SecurityEventType {
+    /// The name the console shows.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::SignIn => "Sign-in",
+            Self::LoginFailed => "Login Failed",
+            Self::AccountLock => "Account Lock",
+            Self::SessionExpired => "Session Expired",
+            Self::CooldownActivated => "Cooldown Activated",
+            Self::MfaProviderFailure => "MFA Provider Failure",
+            Self::NotMyNumber => "Not My Number",
+            Self::SmsFailure => "SMS Failure",
+            Self::InvalidCode => "Invalid Code",
+            Self::TotpReplay => "TOTP Replay",
+            Self::PasswordReset => "Password Reset",
+            Self::MfaReset => "MFA Reset",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RealmKind {
+    /// `admin.<base>`: the operator organisation, whose members are admin users.
+    Operator,
+    /// `<slug>.<base>`: one customer tenant.
+    Tenant,
 }
 
 /// The workspace the browser is on, resolved by the server from the Host header.
@@ -151,77 +191,4 @@ pub struct UserProfile {
 pub struct MyAccount {
     pub profile: UserProfile,
     pub sessions: Vec<SessionSummary>,
-}
-
-/// Kinds of security event (DESIGN.md, "Security events"). The label is what the console shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SecurityEventType {
-    SignIn,
-    LoginFailed,
-    AccountLock,
-    SessionExpired,
-    CooldownActivated,
-    MfaProviderFailure,
-    NotMyNumber,
-    SmsFailure,
-    InvalidCode,
-    TotpReplay,
-    PasswordReset,
-    MfaReset,
-}
-
-impl SecurityEventType {
-    pub const ALL: [Self; 12] = [
-        Self::SignIn,
-        Self::LoginFailed,
-        Self::AccountLock,
-        Self::SessionExpired,
-        Self::CooldownActivated,
-        Self::MfaProviderFailure,
-        Self::NotMyNumber,
-        Self::SmsFailure,
-        Self::InvalidCode,
-        Self::TotpReplay,
-        Self::PasswordReset,
-        Self::MfaReset,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::SignIn => "sign_in",
-            Self::LoginFailed => "login_failed",
-            Self::AccountLock => "account_lock",
-            Self::SessionExpired => "session_expired",
-            Self::CooldownActivated => "cooldown_activated",
-            Self::MfaProviderFailure => "mfa_provider_failure",
-            Self::NotMyNumber => "not_my_number",
-            Self::SmsFailure => "sms_failure",
-            Self::InvalidCode => "invalid_code",
-            Self::TotpReplay => "totp_replay",
-            Self::PasswordReset => "password_reset",
-            Self::MfaReset => "mfa_reset",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::SignIn => "Sign-in",
-            Self::LoginFailed => "Login Failed",
-            Self::AccountLock => "Account Lock",
-            Self::SessionExpired => "Session Expired",
-            Self::CooldownActivated => "Cooldown Activated",
-            Self::MfaProviderFailure => "MFA Provider Failure",
-            Self::NotMyNumber => "Not My Number",
-            Self::SmsFailure => "SMS Failure",
-            Self::InvalidCode => "Invalid Code",
-            Self::TotpReplay => "TOTP Replay",
-            Self::PasswordReset => "Password Reset",
-            Self::MfaReset => "MFA Reset",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str() == value)
-    }
 }

@@ -3,20 +3,7 @@
 
 use sea_orm::entity::prelude::*;
 
-text_enum! {
-    /// `memberships.status`, as the user lists show it.
-    pub enum MembershipStatus {
-        /// Invited, not set up yet.
-        Pending = "pending",
-        Active = "active",
-        /// Locked by an admin or automatically (`locked_reason`, `locked_until`).
-        Locked = "locked",
-        /// MFA verification cooldown running (`cooldown_until`).
-        Cooldown = "cooldown",
-        /// Access turned off.
-        Disabled = "disabled",
-    }
-}
+pub use crate::types::MembershipStatus;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "memberships")]

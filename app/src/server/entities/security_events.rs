@@ -3,42 +3,7 @@
 
 use sea_orm::entity::prelude::*;
 
-text_enum! {
-    /// `security_events.event_type`: the types the design names. The column is plain text, so
-    /// new types only need a new variant here.
-    pub enum SecurityEventType {
-        AccountLock = "account_lock",
-        CooldownActivated = "cooldown_activated",
-        MfaProviderFailure = "mfa_provider_failure",
-        NotMyNumber = "not_my_number",
-        SmsFailure = "sms_failure",
-        InvalidCode = "invalid_code",
-        LoginFailed = "login_failed",
-        SessionExpired = "session_expired",
-        TotpReplay = "totp_replay",
-        PasswordReset = "password_reset",
-        MfaReset = "mfa_reset",
-    }
-}
-
-impl SecurityEventType {
-    /// Name shown in the console lists.
-    pub const fn label(self) -> &'static str {
-        match self {
-            Self::AccountLock => "Account Lock",
-            Self::CooldownActivated => "Cooldown Activated",
-            Self::MfaProviderFailure => "MFA Provider Failure",
-            Self::NotMyNumber => "Not My Number",
-            Self::SmsFailure => "SMS Failure",
-            Self::InvalidCode => "Invalid Code",
-            Self::LoginFailed => "Login Failed",
-            Self::SessionExpired => "Session Expired",
-            Self::TotpReplay => "TOTP Replay",
-            Self::PasswordReset => "Password Reset",
-            Self::MfaReset => "MFA Reset",
-        }
-    }
-}
+pub use crate::types::SecurityEventType;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "security_events")]

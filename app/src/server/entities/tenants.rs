@@ -2,32 +2,10 @@
 
 use sea_orm::entity::prelude::*;
 
+pub use crate::types::{SignInMode, TenantKind, TenantStatus};
+
 /// Slug of the operator organisation's own tenant row (`kind = 'operator'`).
 pub const OPERATOR_SLUG: &str = "admin";
-
-text_enum! {
-    /// `tenants.kind`
-    pub enum TenantKind {
-        Operator = "operator",
-        Customer = "customer",
-    }
-}
-
-text_enum! {
-    /// `tenants.sign_in_mode` (database default `'password'`)
-    pub enum SignInMode {
-        Password = "password",
-        Sso = "sso",
-    }
-}
-
-text_enum! {
-    /// `tenants.status`
-    pub enum TenantStatus {
-        Active = "active",
-        Suspended = "suspended",
-    }
-}
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "tenants")]

@@ -9,7 +9,7 @@ use crate::domain::{Identifier, SignInPassword};
 use crate::server::crypto::{random_token, secret_hash};
 use crate::server::entities::{memberships, roles, tenants, users as user_rows};
 use crate::server::{Actor, AppState, Realm, RequestMeta};
-use crate::types::{HostInfo, MembershipStatus, RealmKind, SecurityEventType, SignInMode, Viewer};
+use crate::types::{HostInfo, MembershipStatus, RealmKind, SecurityEventType, SignInMode, TenantStatus, Viewer};
 use crate::{AppError, AuthFailure};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
@@ -232,7 +232,7 @@ fn membership_refusal(
     membership: &memberships::Model,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Option<AuthFailure> {
-    match MembershipStatus::parse(&membership.status) {
+    match membership.status.parse::<MembershipStatus>().ok() {
         Some(MembershipStatus::Disabled) => return Some(AuthFailure::Disabled),
         Some(MembershipStatus::Locked) if membership.locked_until.is_none_or(|until| until > now) => {
             return Some(AuthFailure::Locked);
@@ -255,7 +255,7 @@ async fn wrong_host_error(state: &AppState, user: &user_rows::Model) -> Result<A
     let home = homes
         .into_iter()
         .filter_map(|(_, tenant)| tenant)
-        .find(|t| t.status == "active");
+        .find(|t| t.status == TenantStatus::Active.as_str());
     Ok(match home {
         Some(tenant) => {
             let url = state.config.workspace_url(&tenant.slug);

@@ -5,6 +5,7 @@ use super::setup::{builtin_role, ensure_defaults, operator, rename_operator};
 use crate::AppError;
 use crate::server::AppState;
 use crate::server::entities::{memberships, tenants, users};
+use crate::types::{TenantKind, TenantStatus};
 use chrono::Duration;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 use uuid::Uuid;
@@ -127,11 +128,11 @@ pub async fn seed(state: &AppState) -> Result<DemoSummary, AppError> {
                 id: Set(Uuid::now_v7()),
                 slug: Set(slug.into()),
                 name: Set(name.into()),
-                kind: Set("customer".into()),
+                kind: Set(TenantKind::Customer.into()),
                 sign_in_mode: Set(mode.into()),
                 is_mfa_enforced: Set(mfa),
                 policy_overrides: Set(serde_json::json!({})),
-                status: Set("active".into()),
+                status: Set(TenantStatus::Active.into()),
                 sso_issuer: Set(None),
                 sso_client_id: Set(None),
                 sso_client_secret_enc: Set(None),

@@ -5,6 +5,7 @@ use crate::AppError;
 use crate::domain::Slug;
 use crate::server::Realm;
 use crate::server::entities::tenants;
+use crate::types::{TenantKind, TenantStatus};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 pub const ADMIN_LABEL: &str = "admin";
@@ -79,15 +80,15 @@ pub async fn resolve(
         HostTarget::Elsewhere => return Ok(None),
         HostTarget::Operator => {
             tenants::Entity::find()
-                .filter(tenants::Column::Kind.eq("operator"))
+                .filter(tenants::Column::Kind.eq(TenantKind::Operator))
                 .one(db)
                 .await
         }
         HostTarget::Tenant(label) => {
             tenants::Entity::find()
                 .filter(tenants::Column::Slug.eq(label))
-                .filter(tenants::Column::Kind.eq("customer"))
-                .filter(tenants::Column::Status.eq("active"))
+                .filter(tenants::Column::Kind.eq(TenantKind::Customer))
+                .filter(tenants::Column::Status.eq(TenantStatus::Active))
                 .one(db)
                 .await
         }

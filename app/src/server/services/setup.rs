@@ -4,6 +4,7 @@ use super::db_error;
 use super::roles::{BUILTIN, permissions_json};
 use crate::AppError;
 use crate::server::entities::{roles, tenants};
+use crate::types::{SignInMode, TenantKind, TenantStatus};
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
@@ -33,11 +34,11 @@ pub async fn ensure_defaults(db: &impl ConnectionTrait, now: DateTime<Utc>) -> R
         id: Set(Uuid::now_v7()),
         slug: Set(super::hosts::ADMIN_LABEL.to_owned()),
         name: Set(DEFAULT_OPERATOR_NAME.to_owned()),
-        kind: Set("operator".to_owned()),
-        sign_in_mode: Set("password".to_owned()),
+        kind: Set(TenantKind::Operator.into()),
+        sign_in_mode: Set(SignInMode::Password.into()),
         is_mfa_enforced: Set(false),
         policy_overrides: Set(serde_json::json!({})),
-        status: Set("active".to_owned()),
+        status: Set(TenantStatus::Active.into()),
         sso_issuer: Set(None),
         sso_client_id: Set(None),
         sso_client_secret_enc: Set(None),
@@ -67,7 +68,7 @@ pub async fn builtin_role(db: &impl ConnectionTrait, key: &str) -> Result<roles:
 
 pub async fn operator(db: &impl ConnectionTrait) -> Result<tenants::Model, AppError> {
     tenants::Entity::find()
-        .filter(tenants::Column::Kind.eq("operator"))
+        .filter(tenants::Column::Kind.eq(TenantKind::Operator))
         .one(db)
         .await
         .map_err(db_error)?

@@ -7,6 +7,7 @@ use crate::domain::Email;
 use crate::server::crypto::{random_token, secret_hash};
 use crate::server::entities::{api_tokens, tenants, users as user_rows};
 use crate::server::{Actor, AppState};
+use crate::types::MembershipStatus;
 use chrono::Duration;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
@@ -54,7 +55,7 @@ pub async fn create(
     let (_, membership, role) = users::membership_with_role(db, user.id, tenant.id)
         .await?
         .ok_or_else(|| AppError::forbidden(format!("{email} is not a member of {}.", tenant.name)))?;
-    if membership.status != "active" {
+    if membership.status != MembershipStatus::Active.as_str() {
         return Err(AppError::forbidden(format!(
             "{email} has no active access to {}.",
             tenant.name
@@ -109,7 +110,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Actor, AppErr
     let (user, membership, role) = users::membership_with_role(db, row.user_id, row.tenant_id)
         .await?
         .ok_or_else(invalid)?;
-    if membership.status != "active" && membership.status != "cooldown" {
+    if ![MembershipStatus::Active.as_str(), MembershipStatus::Cooldown.as_str()].contains(&membership.status.as_str()) {
         return Err(invalid());
     }
     if row.last_used_at.is_none_or(|t| now - t >= LAST_USED_INTERVAL) {

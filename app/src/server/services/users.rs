@@ -5,7 +5,9 @@ use super::sessions;
 use crate::AppError;
 use crate::server::entities::{memberships, roles, tenants, users};
 use crate::server::{Actor, AppState};
-use crate::types::{MembershipStatus, MembershipSummary, MyAccount, RealmKind, SessionSummary, UserProfile};
+use crate::types::{
+    MembershipStatus, MembershipSummary, MyAccount, RealmKind, SessionSummary, TenantKind, UserProfile,
+};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -54,7 +56,7 @@ pub async fn profile(state: &AppState, user: &users::Model) -> Result<UserProfil
                 .unwrap_or_default();
             Some(MembershipSummary {
                 sign_in_url: state.config.workspace_url(&tenant.slug),
-                kind: if tenant.kind == "operator" {
+                kind: if tenant.kind == TenantKind::Operator.as_str() {
                     RealmKind::Operator
                 } else {
                     RealmKind::Tenant
@@ -62,7 +64,7 @@ pub async fn profile(state: &AppState, user: &users::Model) -> Result<UserProfil
                 tenant_name: tenant.name,
                 tenant_slug: tenant.slug,
                 role_name,
-                status: MembershipStatus::parse(&membership.status).unwrap_or(MembershipStatus::Disabled),
+                status: membership.status.parse().unwrap_or(MembershipStatus::Disabled),
             })
         })
         .collect();
