@@ -81,7 +81,7 @@ test('an unknown workspace gets the no-such-workspace page', async () => {
 
 // Submits the form and waits for the answer: every refusal carries a new support reference.
 async function refusedSignIn(page, identifier, password) {
-  const before = await page.getByTestId('support-ref').innerText().catch(() => '');
+  const before = await page.evaluate(() => document.querySelector('[data-testid="support-ref"]')?.innerText ?? '');
   await signIn(page, identifier, password);
   await page.waitForFunction((prev) => {
     const el = document.querySelector('[data-testid="support-ref"]');

@@ -52,6 +52,10 @@ read -r p f <<< "$(cargo_counts "$LOGS/sqlite.log")"
 tally "tests (SQLite)" "$status" "$p" "$f"
 
 echo "==> database tests on PostgreSQL"
+# Each test makes its own database; clear out those of earlier runs.
+for db in $(psql -h 127.0.0.1 -U postgres -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'latchkey_test_%'" 2>/dev/null); do
+  psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1
+done
 LATCHKEY_TEST_PG_URL="$PG_URL" cargo test --locked -p server -p migration --tests 2>&1 | tee "$LOGS/pg.log" | grep -E '^(test result|test .* FAILED|failures:|---- )|panicked'
 status=${PIPESTATUS[0]}
 read -r p f <<< "$(cargo_counts "$LOGS/pg.log")"

@@ -49,7 +49,7 @@ pub async fn resolve_workspace(State(state): State<AppState>, mut request: Reque
         }
         None if is_rest => {}
         None if wants_json(&path) => return server_fn_error(&AppError::not_found("No such workspace.")),
-        None => return no_such_workspace_page(),
+        None => return no_such_workspace_page(&state.config.base_domain),
     }
     let ip = request
         .extensions()

@@ -46,7 +46,7 @@ pub fn server_fn_error(error: &AppError) -> Response {
     (status_of(error), axum::Json(error.clone())).into_response()
 }
 
-const PAGE_STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f5f6f8;color:#1d2330;display:grid;place-items:center;min-height:100vh;margin:0}main{background:#fff;padding:2.5rem 3rem;border-radius:12px;box-shadow:0 2px 12px #0001;max-width:32rem}h1{font-size:1.4rem;margin-top:0}p{line-height:1.5}code{background:#eef0f4;padding:.1rem .3rem;border-radius:4px}";
+const PAGE_STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f5f6f8;color:#1d2330;display:grid;place-items:center;min-height:100vh;margin:0}main{background:#fff;padding:2.5rem 3rem;border-radius:12px;box-shadow:0 2px 12px #0001;max-width:32rem}h1{font-size:1.4rem;margin-top:0}p{line-height:1.5}code{background:#eef0f4;padding:.1rem .3rem;border-radius:4px;white-space:nowrap}";
 
 fn page(status: StatusCode, title: &str, text: &str) -> Response {
     let html = format!(
@@ -56,15 +56,24 @@ fn page(status: StatusCode, title: &str, text: &str) -> Response {
 }
 
 /// The answer for a host that names no workspace. It names no tenant, so it reveals nothing.
-pub fn no_such_workspace_page() -> Response {
+pub fn no_such_workspace_page(base_domain: &str) -> Response {
+    let base = escape(base_domain);
     page(
         StatusCode::NOT_FOUND,
         "No such workspace",
-        "There is no Latchkey workspace at this address. Check the sign-in address your administrator gave you: it looks like <code>your-company.</code> followed by this site's domain.",
+        &format!(
+            "There is no Latchkey workspace at this address. Check the sign-in address your administrator gave you: it looks like <code>your-company.{base}</code>."
+        ),
     )
 }
 
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 pub fn bad_request_page(message: &str) -> Response {
-    let escaped = message.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
-    page(StatusCode::BAD_REQUEST, "Bad request", &escaped)
+    page(StatusCode::BAD_REQUEST, "Bad request", &escape(message))
 }

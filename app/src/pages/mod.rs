@@ -53,7 +53,10 @@ fn Shell(host: HostInfo) -> impl IntoView {
     view! {
         <header class="topbar">
             <a class="brand" href="/">
-                <span class="brand-mark">"🔑"</span>
+                <svg class="brand-mark" viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
+                    <circle cx="8" cy="12" r="4.5" fill="none" stroke="currentColor" stroke-width="2.2"/>
+                    <path d="M12.5 12H21M18 12v3.5M21 12v2.5" fill="none" stroke="currentColor" stroke-width="2.2" stroke-linecap="round"/>
+                </svg>
                 <span class="brand-name">{title}</span>
             </a>
             {host.viewer.clone().map(|viewer| view! { <home::UserMenu viewer/> })}

@@ -1,4 +1,6 @@
 use crate::helpers::*;
+use app::api::{GetHostInfo, GetMyAccount};
+use leptos::server_fn::ServerFn;
 
 #[tokio::test]
 async fn health_checks_answer_on_any_host_without_a_session() {
@@ -111,47 +113,24 @@ async fn an_acme_session_is_worthless_on_other_hosts() {
     // Pat belongs to globex too, so the replayed cookie would be worth something if the server
     // did not bind sessions to their host.
     for label in ["globex", "admin"] {
-        let host = format!("{label}.{}", app.base_domain);
-        let info = app
-            .raw_client()
-            .post(format!(
-                "http://{}{}",
-                app.addr,
-                <app::api::GetHostInfo as leptos::server_fn::ServerFn>::PATH
-            ))
-            .header("host", &host)
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap();
+        let info = call_with_cookie::<GetHostInfo>(&app, label, &cookie).await;
         let info: app::types::HostInfo = decode(info).await.unwrap();
         assert!(info.viewer.is_none(), "{label} accepted an acme session");
-        let account = app
-            .raw_client()
-            .post(format!(
-                "http://{}{}",
-                app.addr,
-                <app::api::GetMyAccount as leptos::server_fn::ServerFn>::PATH
-            ))
-            .header("host", &host)
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap();
+        let account = call_with_cookie::<GetMyAccount>(&app, label, &cookie).await;
         assert_eq!(account.status(), 401, "{label}");
     }
     // Still good where it was made.
-    let account = app
-        .raw_client()
-        .post(format!(
-            "http://{}{}",
-            app.addr,
-            <app::api::GetMyAccount as leptos::server_fn::ServerFn>::PATH
-        ))
-        .header("host", format!("acme.{}", app.base_domain))
-        .header("cookie", &cookie)
+    let account = call_with_cookie::<GetMyAccount>(&app, "acme", &cookie).await;
+    assert_eq!(account.status(), 200);
+}
+
+/// Calls server function `F` on the host `label` with a hand-made Cookie header.
+async fn call_with_cookie<F: ServerFn>(app: &TestApp, label: &str, cookie: &str) -> reqwest::Response {
+    app.raw_client()
+        .post(format!("http://{}{}", app.addr, F::PATH))
+        .header("host", format!("{label}.{}", app.base_domain))
+        .header("cookie", cookie)
         .send()
         .await
-        .unwrap();
-    assert_eq!(account.status(), 200);
+        .unwrap()
 }

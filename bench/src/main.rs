@@ -1,0 +1,148 @@
+//! Prints the walking skeleton's figures: argon2id hash time and the sign-in bound it implies,
+//! the size of what the browser downloads, and the server's resident memory when idle.
+//!
+//! Usage: `bash bench/run.sh` (builds the release server and web app first).
+
+use app::server::passwords::hash_blocking;
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+fn gzip_len(bytes: &[u8]) -> usize {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
+    encoder.write_all(bytes).expect("gzip");
+    encoder.finish().expect("gzip").len()
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn web_assets(dist: &Path) -> Vec<(String, usize, usize)> {
+    let mut assets: Vec<_> = std::fs::read_dir(dist)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .collect::<Vec<PathBuf>>()
+        })
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|e| e == "wasm" || e == "js" || e == "css" || e == "html")
+        })
+        .map(|p| {
+            let bytes = std::fs::read(&p).expect("read asset");
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                bytes.len(),
+                gzip_len(&bytes),
+            )
+        })
+        .collect();
+    assets.sort();
+    assets
+}
+
+fn idle_rss(server: &Path) -> Result<u64, String> {
+    let dir = std::env::temp_dir().join(format!("latchkey-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let db = format!("sqlite://{}?mode=rwc", dir.join("bench.db").display());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    drop(listener);
+    let run = |args: &[&str]| {
+        Command::new(server)
+            .args(args)
+            .env("LATCHKEY_DATABASE_URL", &db)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .status()
+    };
+    run(&["demo"]).map_err(|e| e.to_string())?;
+    let mut child = Command::new(server)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("LATCHKEY_DATABASE_URL", &db)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() && started.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let rss = rss_kib(child.id());
+    child.kill().ok();
+    child.wait().ok();
+    std::fs::remove_dir_all(&dir).ok();
+    rss.ok_or_else(|| "could not read the server's RSS".into())
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let server = PathBuf::from(args.next().unwrap_or_else(|| "target/release/latchkey".into()));
+    let dist = PathBuf::from(args.next().unwrap_or_else(|| "dist".into()));
+
+    hash_blocking("warm-up password").expect("hash");
+    let samples: Vec<f64> = (0..15)
+        .map(|_| {
+            let start = Instant::now();
+            hash_blocking("benchmark password 2026").expect("hash");
+            start.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    let hash_ms = median(samples);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let bound = cores as f64 * 1000.0 / hash_ms;
+
+    println!("figure                               value");
+    println!("argon2id hash (m=19 MiB, t=2, p=1)   {hash_ms:.1} ms (median of 15)");
+    println!("password sign-in bound               {bound:.0} per second ({cores} cores / hash time)");
+    let assets = web_assets(&dist);
+    let (mut raw_total, mut gz_total) = (0, 0);
+    for (name, raw, gz) in &assets {
+        println!(
+            "{name:<36} {:.1} KB raw, {:.1} KB gzip",
+            *raw as f64 / 1000.0,
+            *gz as f64 / 1000.0
+        );
+        raw_total += raw;
+        gz_total += gz;
+    }
+    println!(
+        "web app total                        {:.1} KB raw, {:.1} KB gzip",
+        raw_total as f64 / 1000.0,
+        gz_total as f64 / 1000.0
+    );
+    let rss = idle_rss(&server);
+    match &rss {
+        Ok(kib) => println!("server RSS idle (SQLite, demo data)  {:.1} MB", *kib as f64 / 1024.0),
+        Err(e) => println!("server RSS idle                      not measured: {e}"),
+    }
+    let json = serde_json::json!({
+        "argon2id_hash_ms": hash_ms,
+        "sign_in_bound_per_s": bound,
+        "cores": cores,
+        "web_total_bytes": raw_total,
+        "web_total_gzip_bytes": gz_total,
+        "server_idle_rss_kib": rss.ok(),
+    });
+    println!("{json}");
+}
