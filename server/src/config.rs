@@ -26,6 +26,9 @@ pub struct ServeConfig {
     /// SMTP server for outgoing mail (`smtp://host:port`); unset, mail stays in the outbox.
     #[arg(long, env = "LATCHKEY_SMTP_URL")]
     pub smtp_url: Option<String>,
+    /// Sender of outgoing mail (default `Latchkey <no-reply@BASE-DOMAIN-HOST>`).
+    #[arg(long, env = "LATCHKEY_SMTP_FROM")]
+    pub smtp_from: Option<String>,
     /// Folder with the built single-page app (index.html, WASM, JS, CSS).
     #[arg(long, env = "LATCHKEY_SITE_DIR", default_value = "dist")]
     pub site_dir: PathBuf,

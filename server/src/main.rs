@@ -1,7 +1,8 @@
 //! `latchkey`: serve, migrate, seed demo data, mint API tokens.
 
+use app::server::mail::SmtpMailer;
 use app::server::passwords::PasswordHasher;
-use app::server::services::{demo, tokens};
+use app::server::services::{demo, outbox, tokens};
 use app::server::{ServiceConfig, SystemClock};
 use clap::{Parser, Subcommand};
 use server::config::{CommonConfig, ServeConfig};
@@ -69,8 +70,17 @@ async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Migrate => unreachable!("handled above"),
         Command::Serve(serve) => {
-            if serve.smtp_url.is_some() {
-                tracing::warn!("SMTP delivery is not implemented yet; mail stays in the outbox");
+            match &serve.smtp_url {
+                Some(url) => {
+                    let host = state.config.base_domain.split(':').next().unwrap_or("localhost");
+                    let from = serve
+                        .smtp_from
+                        .clone()
+                        .unwrap_or_else(|| format!("Latchkey <no-reply@{host}>"));
+                    let mailer = SmtpMailer::from_url(url, &from)?;
+                    outbox::spawn_worker(state.clone(), Arc::new(mailer), std::time::Duration::from_secs(2));
+                }
+                None => tracing::info!("no SMTP server configured: mail stays in the outbox"),
             }
             let listener = tokio::net::TcpListener::bind(serve.listen)
                 .await

@@ -3,7 +3,7 @@
 use crate::hosts::{resolve_workspace, same_origin_only};
 use crate::http_errors::{RequestId, json_error, server_fn_error, status_of};
 use app::AppError;
-use app::server::crypto::{Signer, random_bytes};
+use app::server::crypto::{Cipher, Signer, random_bytes};
 use app::server::entities::instance_secrets;
 use app::server::passwords::PasswordHasher;
 use app::server::services::setup;
@@ -26,6 +26,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 /// Largest request body accepted anywhere: forms and JSON here are small.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 const DEVICE_KEY_NAME: &str = "device_cookie_key";
+const DATA_KEY_NAME: &str = "data_encryption_key";
 
 /// Reads a server key from the database, creating it on first start. Several processes racing
 /// here all end up with the one row that won.
@@ -58,8 +59,9 @@ pub async fn build_state(
 ) -> Result<AppState, AppError> {
     let now = clock.now();
     setup::ensure_defaults(&db, now).await?;
-    let key = instance_key(&db, DEVICE_KEY_NAME, now).await.map_err(|error| {
-        tracing::error!(%error, "could not load the instance key");
+    let device_key = load_key(&db, DEVICE_KEY_NAME, now).await?;
+    let data_key: [u8; 32] = load_key(&db, DATA_KEY_NAME, now).await?.try_into().map_err(|_| {
+        tracing::error!("the stored data encryption key is not 32 bytes");
         AppError::internal()
     })?;
     Ok(AppState {
@@ -67,7 +69,19 @@ pub async fn build_state(
         config: Arc::new(config),
         clock,
         hasher,
-        signer: Signer::new(&key),
+        signer: Signer::new(&device_key),
+        cipher: Cipher::new(&data_key),
+    })
+}
+
+async fn load_key(
+    db: &DatabaseConnection,
+    name: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<u8>, AppError> {
+    instance_key(db, name, now).await.map_err(|error| {
+        tracing::error!(%error, name, "could not load an instance key");
+        AppError::internal()
     })
 }
 

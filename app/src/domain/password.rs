@@ -55,3 +55,127 @@ mod tests {
         assert!(!format!("{p:?}").contains("hunter2"));
     }
 }
+
+/// How strong a candidate password is, as the UI meter shows it and the server decides it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PasswordStrength {
+    /// zxcvbn's score, 0 (guessable in a thousand tries) to 4 (over 10^10 guesses).
+    pub score: u8,
+    pub label: &'static str,
+    /// Why the password is refused, in words a person can act on; `None` when it is accepted.
+    pub problem: Option<String>,
+    pub suggestions: Vec<String>,
+}
+
+/// zxcvbn score 3 means "safely unguessable: moderate protection from offline attacks".
+const MIN_SCORE: u8 = 3;
+
+/// Judges a new password. `user_inputs` are the account's own words (email, name, username),
+/// which make a password weak when it contains them. The browser runs this same function for
+/// the strength meter (compiled to WASM), so the meter never disagrees with the server.
+pub fn password_strength(password: &str, user_inputs: &[&str]) -> PasswordStrength {
+    let chars = password.chars().count();
+    let (score, warning, suggestions) = if password.is_empty() {
+        (0, None, Vec::new())
+    } else {
+        let entropy = zxcvbn::zxcvbn(password, user_inputs);
+        let feedback = entropy.feedback();
+        (
+            entropy.score() as u8,
+            feedback.and_then(|f| f.warning()).map(|w| w.to_string()),
+            feedback
+                .map(|f| f.suggestions().iter().map(ToString::to_string).collect())
+                .unwrap_or_default(),
+        )
+    };
+    let problem = if chars < PASSWORD_MIN_CHARS {
+        Some(format!(
+            "Use at least {PASSWORD_MIN_CHARS} characters ({chars} so far)."
+        ))
+    } else if chars > PASSWORD_MAX_CHARS {
+        Some(format!("Use at most {PASSWORD_MAX_CHARS} characters."))
+    } else if password.contains('\u{FFFD}') {
+        Some("The password could not be read. Type it again.".to_owned())
+    } else if score < MIN_SCORE {
+        Some(match warning {
+            Some(w) => format!(
+                "This password is too easy to guess: {}",
+                w.trim_end_matches('.').to_lowercase() + "."
+            ),
+            None => "This password is too easy to guess. Add another word or two.".to_owned(),
+        })
+    } else {
+        None
+    };
+    let label = match score {
+        0 | 1 => "Weak",
+        2 => "Fair",
+        3 => "Good",
+        _ => "Strong",
+    };
+    PasswordStrength {
+        score,
+        label,
+        problem,
+        suggestions,
+    }
+}
+
+/// A password that may be set: 12 to 128 characters of any Unicode, not common, breached or
+/// built from the account's own details (DESIGN.md, "password length", "password blocklist").
+pub struct NewPassword(String);
+
+impl NewPassword {
+    pub fn parse(input: String, user_inputs: &[&str]) -> Result<Self, AppError> {
+        match password_strength(&input, user_inputs).problem {
+            Some(problem) => Err(AppError::invalid("password", problem)),
+            None => Ok(Self(input)),
+        }
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for NewPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NewPassword(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod new_password_tests {
+    use super::*;
+
+    #[test]
+    fn length_limits() {
+        assert!(NewPassword::parse("Short1!".into(), &[]).is_err());
+        assert!(NewPassword::parse("correct horse battery staple".into(), &[]).is_ok());
+        let long = "word ".repeat(30);
+        assert!(NewPassword::parse(long, &[]).is_err());
+    }
+
+    #[test]
+    fn common_passwords_are_refused_with_a_reason() {
+        for common in ["password1234", "qwertyuiop123", "123456789012", "iloveyou1234"] {
+            let error = NewPassword::parse(common.into(), &[]).unwrap_err();
+            assert!(
+                error.field_messages("password")[0].contains("too easy to guess"),
+                "{common}: {error:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_accounts_own_details_make_a_password_weak() {
+        assert!(NewPassword::parse("bob@acme.test2024".into(), &["bob@acme.test", "Bob Builder"]).is_err());
+    }
+
+    #[test]
+    fn any_unicode_counts_by_character() {
+        assert!(NewPassword::parse("日本語のとても長いパスワードです".into(), &[]).is_ok());
+        assert_eq!(password_strength("", &[]).score, 0);
+        assert!(password_strength("correct horse battery staple", &[]).problem.is_none());
+    }
+}

@@ -96,3 +96,58 @@ mod tests {
         );
     }
 }
+
+/// Authenticated encryption for data kept at rest (mail bodies that carry codes, TOTP secrets):
+/// XChaCha20-Poly1305 with a random 24-byte nonce stored in front of the ciphertext.
+#[derive(Clone)]
+pub struct Cipher(chacha20poly1305::XChaCha20Poly1305);
+
+const NONCE_LEN: usize = 24;
+
+impl Cipher {
+    pub fn new(key: &[u8; 32]) -> Self {
+        use chacha20poly1305::aead::KeyInit;
+        Self(chacha20poly1305::XChaCha20Poly1305::new(&(*key).into()))
+    }
+
+    pub fn seal(&self, plaintext: &[u8]) -> Vec<u8> {
+        use chacha20poly1305::aead::Aead;
+        let nonce_bytes = random_bytes::<NONCE_LEN>();
+        let nonce = chacha20poly1305::XNonce::from(nonce_bytes);
+        // Encryption fails only for plaintexts near 256 GiB, which never reach here.
+        let ciphertext = self.0.encrypt(&nonce, plaintext).expect("plaintext within AEAD limits");
+        let mut sealed = nonce_bytes.to_vec();
+        sealed.extend_from_slice(&ciphertext);
+        sealed
+    }
+
+    /// `None` when the data was altered or sealed under another key.
+    pub fn open(&self, sealed: &[u8]) -> Option<Vec<u8>> {
+        use chacha20poly1305::aead::Aead;
+        if sealed.len() < NONCE_LEN {
+            return None;
+        }
+        let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
+        let nonce: [u8; NONCE_LEN] = nonce.try_into().ok()?;
+        self.0.decrypt(&chacha20poly1305::XNonce::from(nonce), ciphertext).ok()
+    }
+}
+
+#[cfg(test)]
+mod cipher_tests {
+    use super::*;
+
+    #[test]
+    fn seal_and_open() {
+        let cipher = Cipher::new(&[7; 32]);
+        let sealed = cipher.seal(b"code 123456");
+        assert!(!sealed.windows(6).any(|w| w == b"123456"));
+        assert_eq!(cipher.open(&sealed).as_deref(), Some(&b"code 123456"[..]));
+        assert_ne!(sealed, cipher.seal(b"code 123456"), "nonces differ");
+        let mut tampered = sealed.clone();
+        *tampered.last_mut().unwrap() ^= 1;
+        assert_eq!(cipher.open(&tampered), None);
+        assert_eq!(Cipher::new(&[8; 32]).open(&sealed), None);
+        assert_eq!(cipher.open(b"short"), None);
+    }
+}

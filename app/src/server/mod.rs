@@ -5,6 +5,7 @@ pub mod clock;
 pub mod context;
 pub mod crypto;
 pub mod entities;
+pub mod mail;
 pub mod passwords;
 pub mod services;
 pub mod state;

@@ -1,5 +1,5 @@
 use super::clock::Clock;
-use super::crypto::Signer;
+use super::crypto::{Cipher, Signer};
 use super::passwords::PasswordHasher;
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
@@ -41,4 +41,6 @@ pub struct AppState {
     /// Signs the device cookie; its key is shared through the database so that several server
     /// processes accept each other's cookies.
     pub signer: Signer,
+    /// Seals data kept at rest (mail bodies, TOTP secrets).
+    pub cipher: Cipher,
 }

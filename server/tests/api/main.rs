@@ -4,6 +4,7 @@
 mod helpers;
 
 mod hosts;
+mod mail;
 mod rest;
 mod server_functions;
 mod sign_in;

@@ -198,7 +198,10 @@ fn summary_lines(state: &AppState) -> Vec<String> {
     let url = |label: &str| state.config.workspace_url(label);
     let mut lines = vec![
         format!("Admin console   {}   (operator \"Demo MSP\")", url("admin")),
-        format!("Acme Corp       {}   (password sign-in; its MFA enforcement flag is on)", url("acme")),
+        format!(
+            "Acme Corp       {}   (password sign-in; its MFA enforcement flag is on)",
+            url("acme")
+        ),
         format!("Globex Inc      {}   (single sign-on)", url("globex")),
         String::new(),
         format!("Demo sign-ins (password for all: {DEMO_PASSWORD}):"),

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod demo;
 pub mod events;
 pub mod hosts;
+pub mod outbox;
 pub mod roles;
 pub mod sessions;
 pub mod setup;
