@@ -17,6 +17,7 @@ mod m20261123_000001_core;
 mod m20261123_000002_auth;
 mod m20261123_000003_logs;
 mod m20261123_000004_instance_secrets;
+mod m20261123_000005_send_throttles;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_auth::Migration),
             Box::new(m20261123_000003_logs::Migration),
             Box::new(m20261123_000004_instance_secrets::Migration),
+            Box::new(m20261123_000005_send_throttles::Migration),
         ]
     }
 }

@@ -1,7 +1,7 @@
 //! Server functions: each parses its input, builds the request context and calls one service.
 
 use crate::AppError;
-use crate::types::{HostInfo, MyAccount, Viewer};
+use crate::types::{CodeRequested, HostInfo, MyAccount, ResetTicket, Viewer};
 use leptos::prelude::*;
 use uuid::Uuid;
 
@@ -123,6 +123,27 @@ pub async fn revoke_my_session(session_id: Uuid) -> Result<(), AppError> {
     users::revoke_own_session(&ctx.state, &actor, session_id).await
 }
 
+/// "Forgot password?": emails a 6-digit code if the identifier names an account here. The answer
+/// is the same whether or not it does.
+#[server]
+pub async fn request_password_reset(identifier: String) -> Result<CodeRequested, AppError> {
+    let ctx = ssr::context()?;
+    crate::server::services::recovery::request_code(&ctx.state, &ctx.realm, &identifier).await
+}
+
+/// Exchanges a right code for a one-time ticket to set the new password.
+#[server]
+pub async fn verify_reset_code(identifier: String, code: String) -> Result<ResetTicket, AppError> {
+    let ctx = ssr::context()?;
+    crate::server::services::recovery::verify_code(&ctx.state, &ctx.realm, &ctx.meta, &identifier, &code).await
+}
+
+#[server]
+pub async fn complete_password_reset(token: String, password: String, confirm: String) -> Result<(), AppError> {
+    let ctx = ssr::context()?;
+    crate::server::services::recovery::complete(&ctx.state, &ctx.realm, &ctx.meta, &token, password, confirm).await
+}
+
 /// Registers every server function with the server (a binary that never names one would drop
 /// it, see TOOLCHAIN.md); the integration tests call each of these over HTTP.
 #[cfg(feature = "ssr")]
@@ -133,4 +154,7 @@ pub fn register_server_functions() {
     register_explicit::<SignOut>();
     register_explicit::<GetMyAccount>();
     register_explicit::<RevokeMySession>();
+    register_explicit::<RequestPasswordReset>();
+    register_explicit::<VerifyResetCode>();
+    register_explicit::<CompletePasswordReset>();
 }

@@ -54,6 +54,14 @@ impl Signer {
         format!("{payload}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
     }
 
+    /// A keyed hash (HMAC-SHA256, hex) for short secrets such as 6-digit codes, which a plain
+    /// hash would not protect: without the key a leaked table cannot be brute-forced.
+    pub fn digest(&self, data: &str) -> String {
+        let mut mac = self.mac();
+        mac.update(data.as_bytes());
+        mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// The payload if the signature is right (compared in constant time).
     pub fn verify<'a>(&self, signed: &'a str) -> Option<&'a str> {
         let (payload, signature) = signed.rsplit_once('.')?;

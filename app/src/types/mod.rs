@@ -192,3 +192,15 @@ pub struct MyAccount {
     pub profile: UserProfile,
     pub sessions: Vec<SessionSummary>,
 }
+
+/// What the "Forgot password" form answers, whether or not the account exists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeRequested {
+    pub resend_after_secs: u64,
+}
+
+/// Proof that the emailed code was right: lets the browser set a new password once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResetTicket {
+    pub token: String,
+}

@@ -5,6 +5,7 @@ mod helpers;
 
 mod hosts;
 mod mail;
+mod recovery;
 mod rest;
 mod server_functions;
 mod sign_in;

@@ -22,6 +22,7 @@ pub mod outbox;
 pub mod recovery_codes;
 pub mod roles;
 pub mod security_events;
+pub mod send_throttles;
 pub mod sessions;
 pub mod sign_in_throttles;
 pub mod tenants;
@@ -38,6 +39,7 @@ pub mod prelude {
     pub use super::recovery_codes::Entity as RecoveryCodes;
     pub use super::roles::Entity as Roles;
     pub use super::security_events::Entity as SecurityEvents;
+    pub use super::send_throttles::Entity as SendThrottles;
     pub use super::sessions::Entity as Sessions;
     pub use super::sign_in_throttles::Entity as SignInThrottles;
     pub use super::tenants::Entity as Tenants;

@@ -153,7 +153,8 @@ pub async fn seed(state: &AppState) -> Result<DemoSummary, AppError> {
                 display_name: Set(demo.name.into()),
                 secondary_email: Set(None),
                 phone: Set(None),
-                password_changed_at: Set(hash.as_ref().map(|_| now)),
+                // As if set a while ago, so the 3-hour minimum age does not block trying recovery.
+                password_changed_at: Set(hash.as_ref().map(|_| now - Duration::days(30))),
                 password_hash: Set(hash),
                 must_change_password: Set(false),
                 created_at: Set(now),

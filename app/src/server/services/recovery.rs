@@ -1,0 +1,391 @@
+//! Forgot password with an emailed code (DESIGN.md, "emailed recovery code"; seeds 000, 002):
+//! a 6-digit code valid 10 minutes for 5 tries, bound to the workspace it was asked on; a new
+//! code voids the older ones without resetting the failure count; then a new password.
+
+use super::events::{self, NewEvent};
+use super::{db_error, outbox, send_throttle, sessions};
+use crate::AppError;
+use crate::domain::{Identifier, NewPassword};
+use crate::server::crypto::{random_token, random_u64, secret_hash};
+use crate::server::entities::one_time_secrets::{self, Column, SecretPurpose};
+use crate::server::entities::{memberships, users};
+use crate::server::mail::OutgoingEmail;
+use crate::server::{AppState, Realm, RequestMeta};
+use crate::types::{CodeRequested, MembershipStatus, RealmKind, ResetTicket, SecurityEventType, SignInMode};
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+pub const CODE_LIFETIME: Duration = Duration::minutes(10);
+pub const CODE_MAX_FAILURES: i32 = 5;
+/// How long the browser may take to choose the new password once the code was right.
+pub const TICKET_LIFETIME: Duration = Duration::minutes(15);
+/// DESIGN.md, "minimum password age": between changes the user makes themselves.
+pub const MIN_PASSWORD_AGE: Duration = Duration::hours(3);
+
+fn sso_refusal(realm: &Realm) -> Option<AppError> {
+    (realm.kind() == RealmKind::Tenant && realm.sign_in_mode() == SignInMode::Sso).then(|| {
+        AppError::forbidden("Password recovery is not available: this workspace signs in with SSO. Use \"Continue with SSO\" or ask your administrator.")
+    })
+}
+
+fn code_hash(state: &AppState, secret_id: Uuid, code: &str) -> String {
+    state.signer.digest(&format!("reset-code:{secret_id}:{code}"))
+}
+
+/// The account behind an identifier on this workspace, if it may recover its password here.
+async fn recoverable_account(
+    db: &impl ConnectionTrait,
+    realm: &Realm,
+    identifier: &Identifier,
+) -> Result<Option<users::Model>, AppError> {
+    let column = if identifier.is_email() {
+        users::Column::Email
+    } else {
+        users::Column::Username
+    };
+    let Some(user) = users::Entity::find()
+        .filter(column.eq(identifier.as_str()))
+        .one(db)
+        .await
+        .map_err(db_error)?
+    else {
+        return Ok(None);
+    };
+    let membership = memberships::Entity::find()
+        .filter(memberships::Column::UserId.eq(user.id))
+        .filter(memberships::Column::TenantId.eq(realm.tenant.id))
+        .one(db)
+        .await
+        .map_err(db_error)?;
+    let allowed = membership.is_some_and(|m| {
+        matches!(
+            m.status.parse::<MembershipStatus>(),
+            Ok(MembershipStatus::Active | MembershipStatus::Locked | MembershipStatus::Cooldown)
+        )
+    });
+    Ok(allowed.then_some(user))
+}
+
+/// Sends a reset code if the identifier names an account of this workspace. The answer and the
+/// throttle are the same either way.
+pub async fn request_code(state: &AppState, realm: &Realm, identifier: &str) -> Result<CodeRequested, AppError> {
+    if let Some(refusal) = sso_refusal(realm) {
+        return Err(refusal);
+    }
+    let identifier = Identifier::parse(identifier)?;
+    let now = state.clock.now();
+    let txn = state.db.begin().await.map_err(db_error)?;
+    send_throttle::record_send(
+        &txn,
+        &format!("reset:{}:{}", realm.tenant.id.simple(), identifier.as_str()),
+        now,
+    )
+    .await?;
+    if let Some(user) = recoverable_account(&txn, realm, &identifier).await? {
+        let older = one_time_secrets::Entity::find()
+            .filter(Column::UserId.eq(user.id))
+            .filter(Column::TenantId.eq(realm.tenant.id))
+            .filter(Column::Purpose.eq(SecretPurpose::PasswordResetCode))
+            .filter(Column::CreatedAt.gt(now - send_throttle::WINDOW))
+            .order_by_desc(Column::CreatedAt)
+            .one(&txn)
+            .await
+            .map_err(db_error)?;
+        // A resend voids older codes but keeps their failure count.
+        let failures_so_far = older.as_ref().map_or(0, |o| o.failed_attempts);
+        one_time_secrets::Entity::update_many()
+            .col_expr(Column::SupersededAt, Expr::value(now))
+            .filter(Column::UserId.eq(user.id))
+            .filter(Column::TenantId.eq(realm.tenant.id))
+            .filter(Column::Purpose.eq(SecretPurpose::PasswordResetCode))
+            .filter(Column::SupersededAt.is_null())
+            .exec(&txn)
+            .await
+            .map_err(db_error)?;
+        let id = Uuid::now_v7();
+        let code = format!("{:06}", random_u64() % 1_000_000);
+        one_time_secrets::ActiveModel {
+            id: Set(id),
+            purpose: Set(SecretPurpose::PasswordResetCode.into()),
+            user_id: Set(user.id),
+            tenant_id: Set(realm.tenant.id),
+            secret_hash: Set(code_hash(state, id, &code)),
+            expires_at: Set(now + CODE_LIFETIME),
+            max_uses: Set(1),
+            use_count: Set(0),
+            failed_attempts: Set(failures_so_far),
+            superseded_at: Set(None),
+            consumed_at: Set(None),
+            created_by_user_id: Set(None),
+            data: Set(None),
+            created_at: Set(now),
+        }
+        .insert(&txn)
+        .await
+        .map_err(db_error)?;
+        let url = state.config.workspace_url(realm.label());
+        let tenant = &realm.tenant.name;
+        let email = OutgoingEmail {
+            to: user.email.clone(),
+            subject: format!("Your {tenant} password reset code: {code}"),
+            text: format!(
+                "Someone asked to reset the password of {email} on {tenant} ({url}).\n\nYour code is {code}\n\nIt works for 10 minutes, and only on {url}. If you asked again, use the code in the newest email.\nIf this was not you, ignore this email: your password stays as it is.\n",
+                email = user.email
+            ),
+            html: Some(format!(
+                "<p>Someone asked to reset the password of <b>{email}</b> on {tenant} (<a href=\"{url}\">{url}</a>).</p><p style=\"font-size:24px;letter-spacing:4px\"><b>{code}</b></p><p>It works for 10 minutes, and only on {url}. If you asked again, use the code in the newest email.<br>If this was not you, ignore this email: your password stays as it is.</p>",
+                email = html_escape(&user.email),
+                tenant = html_escape(tenant),
+            )),
+        };
+        outbox::enqueue_email(&txn, &state.cipher, Some(realm.tenant.id), &email, now).await?;
+    }
+    txn.commit().await.map_err(db_error)?;
+    Ok(CodeRequested {
+        resend_after_secs: send_throttle::MIN_INTERVAL.num_seconds() as u64,
+    })
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn invalid_code() -> AppError {
+    AppError::invalid("code", "That code is not right. Check the newest email and try again.")
+}
+
+/// Checks an emailed code; a right one is exchanged for a one-time ticket to set the password.
+pub async fn verify_code(
+    state: &AppState,
+    realm: &Realm,
+    meta: &RequestMeta,
+    identifier: &str,
+    code: &str,
+) -> Result<ResetTicket, AppError> {
+    if let Some(refusal) = sso_refusal(realm) {
+        return Err(refusal);
+    }
+    let identifier = Identifier::parse(identifier)?;
+    let code: String = code.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(AppError::invalid("code", "Enter the 6-digit code from the email."));
+    }
+    let now = state.clock.now();
+    let db = &state.db;
+    let Some(user) = recoverable_account(db, realm, &identifier).await? else {
+        return Err(invalid_code());
+    };
+    let Some(secret) = one_time_secrets::Entity::find()
+        .filter(Column::UserId.eq(user.id))
+        .filter(Column::TenantId.eq(realm.tenant.id))
+        .filter(Column::Purpose.eq(SecretPurpose::PasswordResetCode))
+        .filter(Column::SupersededAt.is_null())
+        .filter(Column::ConsumedAt.is_null())
+        .one(db)
+        .await
+        .map_err(db_error)?
+    else {
+        return Err(invalid_code());
+    };
+    if secret.expires_at <= now {
+        return Err(AppError::invalid("code", "This code has expired. Ask for a new code."));
+    }
+    if secret.failed_attempts >= CODE_MAX_FAILURES {
+        return Err(AppError::invalid(
+            "code",
+            "Too many wrong codes. Ask for a new code in a while, or contact your administrator.",
+        ));
+    }
+    if code_hash(state, secret.id, &code) != secret.secret_hash {
+        // Counted atomically, so parallel guesses cannot exceed the limit.
+        one_time_secrets::Entity::update_many()
+            .col_expr(Column::FailedAttempts, Expr::col(Column::FailedAttempts).add(1))
+            .filter(Column::Id.eq(secret.id))
+            .exec(db)
+            .await
+            .map_err(db_error)?;
+        let event = NewEvent {
+            event_type: SecurityEventType::InvalidCode,
+            user_id: Some(user.id),
+            tenant_id: Some(realm.tenant.id),
+            identifier: Some(identifier.as_str()),
+            detail: json!({ "purpose": "password_reset_code", "failures": secret.failed_attempts + 1 }),
+        };
+        let reference = events::record(db, state.clock.as_ref(), meta, event).await?;
+        let AppError::Validation { message, fields } = invalid_code() else {
+            unreachable!()
+        };
+        return Err(AppError::Validation {
+            message: format!("{message} (Ref {reference})"),
+            fields,
+        });
+    }
+    let txn = db.begin().await.map_err(db_error)?;
+    let consumed = one_time_secrets::Entity::update_many()
+        .col_expr(Column::ConsumedAt, Expr::value(now))
+        .col_expr(Column::UseCount, Expr::col(Column::UseCount).add(1))
+        .filter(Column::Id.eq(secret.id))
+        .filter(Column::ConsumedAt.is_null())
+        .exec(&txn)
+        .await
+        .map_err(db_error)?;
+    if consumed.rows_affected != 1 {
+        return Err(invalid_code());
+    }
+    let token = random_token();
+    new_ticket(&txn, user.id, realm.tenant.id, &token, now + TICKET_LIFETIME, None, now).await?;
+    txn.commit().await.map_err(db_error)?;
+    Ok(ResetTicket { token })
+}
+
+/// Stores a set-password ticket (the same kind an admin's reset link carries), voiding older ones.
+pub async fn new_ticket(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    tenant_id: Uuid,
+    token: &str,
+    expires_at: DateTime<Utc>,
+    created_by: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    one_time_secrets::Entity::update_many()
+        .col_expr(Column::SupersededAt, Expr::value(now))
+        .filter(Column::UserId.eq(user_id))
+        .filter(Column::TenantId.eq(tenant_id))
+        .filter(Column::Purpose.eq(SecretPurpose::ResetLink))
+        .filter(Column::SupersededAt.is_null())
+        .exec(db)
+        .await
+        .map_err(db_error)?;
+    one_time_secrets::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        purpose: Set(SecretPurpose::ResetLink.into()),
+        user_id: Set(user_id),
+        tenant_id: Set(tenant_id),
+        secret_hash: Set(secret_hash(token)),
+        expires_at: Set(expires_at),
+        max_uses: Set(1),
+        use_count: Set(0),
+        failed_attempts: Set(0),
+        superseded_at: Set(None),
+        consumed_at: Set(None),
+        created_by_user_id: Set(created_by),
+        data: Set(created_by.map(|_| json!({ "admin_reset": true }))),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+/// Sets the new password with a ticket: every session ends, MFA stays, the user is told by email.
+pub async fn complete(
+    state: &AppState,
+    realm: &Realm,
+    meta: &RequestMeta,
+    token: &str,
+    password: String,
+    confirm: String,
+) -> Result<(), AppError> {
+    let expired = || {
+        AppError::invalid(
+            "token",
+            "This password reset has expired or was already used. Start again from \"Forgot password?\".",
+        )
+    };
+    if token.is_empty() || token.len() > 128 {
+        return Err(expired());
+    }
+    let now = state.clock.now();
+    let db = &state.db;
+    let secret = one_time_secrets::Entity::find()
+        .filter(Column::SecretHash.eq(secret_hash(token)))
+        .filter(Column::Purpose.eq(SecretPurpose::ResetLink))
+        .one(db)
+        .await
+        .map_err(db_error)?
+        .filter(|s| {
+            s.tenant_id == realm.tenant.id && s.superseded_at.is_none() && s.consumed_at.is_none() && s.expires_at > now
+        })
+        .ok_or_else(expired)?;
+    let user = users::Entity::find_by_id(secret.user_id)
+        .one(db)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(expired)?;
+    if password != confirm {
+        return Err(AppError::invalid("confirm", "The two passwords are not the same."));
+    }
+    let user_inputs = [
+        user.email.as_str(),
+        user.display_name.as_str(),
+        user.username.as_deref().unwrap_or_default(),
+    ];
+    let password = NewPassword::parse(password, &user_inputs)?;
+    let admin_reset = secret.created_by_user_id.is_some();
+    if !admin_reset && user.password_changed_at.is_some_and(|t| now - t < MIN_PASSWORD_AGE) {
+        return Err(AppError::forbidden(
+            "Your password was changed less than 3 hours ago. Ask your administrator if it must change again now.",
+        ));
+    }
+    let hash = state.hasher.hash(password.expose()).await?;
+    let txn = db.begin().await.map_err(db_error)?;
+    let consumed = one_time_secrets::Entity::update_many()
+        .col_expr(Column::ConsumedAt, Expr::value(now))
+        .col_expr(Column::UseCount, Expr::col(Column::UseCount).add(1))
+        .filter(Column::Id.eq(secret.id))
+        .filter(Column::ConsumedAt.is_null())
+        .exec(&txn)
+        .await
+        .map_err(db_error)?;
+    if consumed.rows_affected != 1 {
+        return Err(expired());
+    }
+    let mut active: users::ActiveModel = user.clone().into();
+    active.password_hash = Set(Some(hash));
+    active.password_changed_at = Set(Some(now));
+    active.must_change_password = Set(false);
+    active.updated_at = Set(now);
+    active.update(&txn).await.map_err(db_error)?;
+    let ended = sessions::revoke_all_for_user(&txn, user.id).await?;
+    events::record(
+        &txn,
+        state.clock.as_ref(),
+        meta,
+        NewEvent {
+            event_type: SecurityEventType::PasswordReset,
+            user_id: Some(user.id),
+            tenant_id: Some(realm.tenant.id),
+            identifier: None,
+            detail: json!({ "via": if admin_reset { "admin_reset_link" } else { "emailed_code" }, "sessions_ended": ended }),
+        },
+    )
+    .await?;
+    let url = state.config.workspace_url(realm.label());
+    let tenant = &realm.tenant.name;
+    let notice = OutgoingEmail {
+        to: user.email.clone(),
+        subject: format!("Your {tenant} password was changed"),
+        text: format!(
+            "The password of {email} on {tenant} ({url}) was changed just now, and every session was signed out.\n\nIf this was not you, contact your administrator at once.\n",
+            email = user.email
+        ),
+        html: Some(format!(
+            "<p>The password of <b>{email}</b> on {tenant} (<a href=\"{url}\">{url}</a>) was changed just now, and every session was signed out.</p><p>If this was not you, contact your administrator at once.</p>",
+            email = html_escape(&user.email),
+            tenant = html_escape(tenant)
+        )),
+    };
+    outbox::enqueue_email(&txn, &state.cipher, Some(realm.tenant.id), &notice, now).await?;
+    txn.commit().await.map_err(db_error)?;
+    Ok(())
+}

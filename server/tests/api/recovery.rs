@@ -1,0 +1,283 @@
+//! Forgot password with an emailed code, end to end over HTTP and real SMTP.
+
+use crate::helpers::*;
+use crate::mail::SmtpSink;
+use app::api::{CompletePasswordReset, RequestPasswordReset, VerifyResetCode};
+use app::server::entities::security_events;
+use app::server::mail::SmtpMailer;
+use app::server::services::outbox::deliver_due;
+use app::types::{CodeRequested, ResetTicket};
+use chrono::Duration;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+const NEW_PASSWORD: &str = "violet kettle orbit 42";
+
+struct Mailbox {
+    sink: SmtpSink,
+    mailer: SmtpMailer,
+}
+
+impl Mailbox {
+    fn new() -> Self {
+        let sink = SmtpSink::start();
+        let mailer = SmtpMailer::from_url(&sink.url(), "Latchkey <no-reply@localhost>").unwrap();
+        Self { sink, mailer }
+    }
+
+    /// Delivers the outbox and returns every message received so far.
+    async fn deliver(&self, app: &TestApp) -> Vec<String> {
+        deliver_due(&app.state, &self.mailer, 50).await.unwrap();
+        self.sink.messages()
+    }
+
+    /// The code in the newest message.
+    async fn latest_code(&self, app: &TestApp) -> String {
+        let messages = self.deliver(app).await;
+        let last = messages.last().expect("a message");
+        let subject = last.lines().find(|l| l.starts_with("Subject:")).expect("subject");
+        subject.rsplit(' ').next().unwrap().trim().to_owned()
+    }
+}
+
+async fn request(browser: &Browser, identifier: &str) -> FnResult<CodeRequested> {
+    browser
+        .call::<RequestPasswordReset, _>(&[("identifier", identifier)])
+        .await
+}
+
+async fn verify(browser: &Browser, identifier: &str, code: &str) -> FnResult<ResetTicket> {
+    browser
+        .call::<VerifyResetCode, _>(&[("identifier", identifier), ("code", code)])
+        .await
+}
+
+async fn complete(browser: &Browser, token: &str, password: &str, confirm: &str) -> FnResult<()> {
+    browser
+        .call::<CompletePasswordReset, _>(&[("token", token), ("password", password), ("confirm", confirm)])
+        .await
+}
+
+#[tokio::test]
+async fn code_by_email_then_new_password_ends_every_session() {
+    let app = spawn_app().await;
+    let mailbox = Mailbox::new();
+    let old_session = app.browser("acme");
+    old_session.sign_in("bob@acme.test", DEMO_PASSWORD).await.unwrap();
+
+    let acme = app.browser("acme");
+    assert_eq!(request(&acme, "Bob@Acme.test").await.unwrap().resend_after_secs, 60);
+    let messages = mailbox.deliver(&app).await;
+    assert_eq!(messages.len(), 1);
+    assert!(messages[0].contains("To: bob@acme.test") && messages[0].contains("Acme Corp"));
+    assert!(
+        messages[0].contains(&app.url("acme", "")),
+        "the mail names the host the code works on"
+    );
+    let code = mailbox.latest_code(&app).await;
+    assert!(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()), "{code}");
+
+    let ticket = verify(&acme, "bob@acme.test", &code).await.unwrap();
+    complete(&acme, &ticket.token, NEW_PASSWORD, NEW_PASSWORD)
+        .await
+        .unwrap();
+
+    assert!(
+        old_session.host_info().await.viewer.is_none(),
+        "a reset signs out every session"
+    );
+    assert!(acme.sign_in("bob@acme.test", DEMO_PASSWORD).await.is_err());
+    acme.sign_in("bob@acme.test", NEW_PASSWORD)
+        .await
+        .expect("new password works");
+    let messages = mailbox.deliver(&app).await;
+    assert!(
+        messages.last().unwrap().contains("password was changed"),
+        "the user is told"
+    );
+    let resets = security_events::Entity::find()
+        .filter(security_events::Column::EventType.eq("password_reset"))
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(resets.len(), 1);
+
+    // The ticket and the code are single-use.
+    let (status, _) = complete(&acme, &ticket.token, NEW_PASSWORD, NEW_PASSWORD)
+        .await
+        .unwrap_err();
+    assert_eq!(status, 422);
+    assert_eq!(verify(&acme, "bob@acme.test", &code).await.unwrap_err().0, 422);
+}
+
+#[tokio::test]
+async fn unknown_accounts_get_the_same_answer_and_the_same_throttle() {
+    let app = spawn_app().await;
+    let mailbox = Mailbox::new();
+    let acme = app.browser("acme");
+    let known = request(&acme, "bob@acme.test").await.unwrap();
+    let unknown = request(&acme, "ghost@acme.test").await.unwrap();
+    assert_eq!(known, unknown);
+    assert_eq!(mailbox.deliver(&app).await.len(), 1, "only the real account gets mail");
+
+    let (known_status, known_error) = request(&acme, "bob@acme.test").await.unwrap_err();
+    let (unknown_status, unknown_error) = request(&acme, "ghost@acme.test").await.unwrap_err();
+    assert_eq!(
+        (known_status, known_error.message()),
+        (unknown_status, unknown_error.message())
+    );
+    assert_eq!(known_status, 429);
+    assert!(
+        matches!(
+            known_error,
+            app::AppError::RateLimited {
+                retry_after_secs: 60,
+                ..
+            }
+        ),
+        "{known_error:?}"
+    );
+
+    // 60 s apart, at most 5 an hour.
+    for _ in 0..4 {
+        app.clock.advance(Duration::seconds(61));
+        request(&acme, "bob@acme.test").await.unwrap();
+    }
+    app.clock.advance(Duration::seconds(61));
+    let (status, error) = request(&acme, "bob@acme.test").await.unwrap_err();
+    assert_eq!(status, 429);
+    assert!(error.message().contains("minutes"), "{error:?}");
+    app.clock.advance(Duration::minutes(60));
+    request(&acme, "bob@acme.test").await.unwrap();
+}
+
+#[tokio::test]
+async fn wrong_expired_superseded_and_foreign_codes_do_nothing() {
+    let app = spawn_app().await;
+    let mailbox = Mailbox::new();
+    let acme = app.browser("acme");
+    request(&acme, "bob@acme.test").await.unwrap();
+    let first = mailbox.latest_code(&app).await;
+
+    // A code from acme does nothing on admin; globex (SSO) offers no password recovery at all.
+    assert_eq!(
+        verify(&app.browser("admin"), "bob@acme.test", &first)
+            .await
+            .unwrap_err()
+            .0,
+        422
+    );
+    let (status, error) = request(&app.browser("globex"), "pat@partner.test").await.unwrap_err();
+    assert_eq!(status, 403);
+    assert!(error.message().contains("SSO"));
+
+    // A resend voids the older code.
+    app.clock.advance(Duration::seconds(61));
+    request(&acme, "bob@acme.test").await.unwrap();
+    let second = mailbox.latest_code(&app).await;
+    if first != second {
+        assert!(
+            verify(&acme, "bob@acme.test", &first).await.is_err(),
+            "superseded code refused"
+        );
+    }
+
+    for bad in ["", "12345", "1234567", "abcdef", "12 34 5x"] {
+        let (status, error) = verify(&acme, "bob@acme.test", bad).await.unwrap_err();
+        assert_eq!(status, 422, "{bad:?}");
+        assert!(error.field_messages("code")[0].contains("6-digit"), "{bad:?}");
+    }
+
+    // Expired after 10 minutes.
+    app.clock.advance(Duration::minutes(11));
+    let (_, error) = verify(&acme, "bob@acme.test", &second).await.unwrap_err();
+    assert!(error.message().contains("expired"), "{error:?}");
+}
+
+#[tokio::test]
+async fn five_wrong_codes_and_a_resend_does_not_reset_the_count() {
+    let app = spawn_app().await;
+    let mailbox = Mailbox::new();
+    let acme = app.browser("acme");
+    request(&acme, "bob@acme.test").await.unwrap();
+    let code = mailbox.latest_code(&app).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for _ in 0..5 {
+        let (_, error) = verify(&acme, "bob@acme.test", wrong).await.unwrap_err();
+        assert!(
+            error.message().contains("not right") && error.message().contains("Ref "),
+            "{error:?}"
+        );
+    }
+    let (_, error) = verify(&acme, "bob@acme.test", &code).await.unwrap_err();
+    assert!(error.message().contains("Too many wrong codes"), "{error:?}");
+    app.clock.advance(Duration::seconds(61));
+    request(&acme, "bob@acme.test").await.unwrap();
+    let fresh = mailbox.latest_code(&app).await;
+    let (_, error) = verify(&acme, "bob@acme.test", &fresh).await.unwrap_err();
+    assert!(
+        error.message().contains("Too many wrong codes"),
+        "resending never resets the count: {error:?}"
+    );
+    let invalid = security_events::Entity::find()
+        .filter(security_events::Column::EventType.eq("invalid_code"))
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(invalid.len(), 5);
+}
+
+#[tokio::test]
+async fn the_new_password_must_pass_the_rules() {
+    let app = spawn_app().await;
+    let mailbox = Mailbox::new();
+    let acme = app.browser("acme");
+    request(&acme, "bob").await.unwrap();
+    let code = mailbox.latest_code(&app).await;
+    let ticket = verify(&acme, "bob", &code).await.unwrap();
+    let long = "a".repeat(129);
+    for (password, confirm, field, words) in [
+        ("short", "short", "password", "at least 12"),
+        ("password1234", "password1234", "password", "too easy to guess"),
+        ("bob@acme.test!!", "bob@acme.test!!", "password", "too easy to guess"),
+        (long.as_str(), long.as_str(), "password", "at most 128"),
+        (NEW_PASSWORD, "something else entirely", "confirm", "not the same"),
+    ] {
+        let (status, error) = complete(&acme, &ticket.token, password, confirm).await.unwrap_err();
+        assert_eq!(status, 422, "{password}");
+        assert!(
+            error.field_messages(field).iter().any(|m| m.contains(words)),
+            "{password}: {error:?}"
+        );
+    }
+    assert_eq!(
+        complete(&acme, "not-a-ticket", NEW_PASSWORD, NEW_PASSWORD)
+            .await
+            .unwrap_err()
+            .0,
+        422
+    );
+    // The refusals above did not use the ticket up.
+    complete(&acme, &ticket.token, NEW_PASSWORD, NEW_PASSWORD)
+        .await
+        .unwrap();
+
+    // A second change within 3 hours is refused with the designed message.
+    app.clock.advance(Duration::minutes(5));
+    request(&acme, "bob").await.unwrap();
+    let code = mailbox.latest_code(&app).await;
+    let ticket = verify(&acme, "bob", &code).await.unwrap();
+    let (status, error) = complete(
+        &acme,
+        &ticket.token,
+        "another fine passphrase 7",
+        "another fine passphrase 7",
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(status, 403);
+    assert!(
+        error
+            .message()
+            .starts_with("Your password was changed less than 3 hours ago")
+    );
+}
