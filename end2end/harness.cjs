@@ -47,6 +47,17 @@ async function startLatchkey() {
     LATCHKEY_SITE_DIR: SITE,
     RUST_LOG: 'warn',
   };
+  // Mail goes to a real SMTP server (aiosmtpd) that files each message in mailDir.
+  const smtpPort = await freePort();
+  const mailDir = path.join(dir, 'mail');
+  const python = process.env.LATCHKEY_TEST_PYTHON || path.join(os.homedir(), '.cache/latchkey/py/bin/python');
+  const smtp = spawn(python, [path.join(__dirname, '..', 'scripts', 'smtp_sink.py'), String(smtpPort), mailDir],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolve, reject) => {
+    smtp.stdout.once('data', resolve);
+    smtp.once('exit', () => reject(new Error('SMTP sink exited')));
+  });
+  env.LATCHKEY_SMTP_URL = `smtp://127.0.0.1:${smtpPort}`;
   execFileSync(BIN, ['demo'], { env, stdio: 'ignore' });
   const child = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   await waitFor(`http://127.0.0.1:${port}/healthz`);
@@ -54,8 +65,20 @@ async function startLatchkey() {
   return {
     port,
     url,
+    // Waits for the next message to `to` after `seen` messages, and returns its text.
+    async nextMail(to, seen = 0, ms = 20000) {
+      const until = Date.now() + ms;
+      while (Date.now() < until) {
+        const files = fs.existsSync(mailDir) ? fs.readdirSync(mailDir).filter((f) => f.endsWith('.eml')).sort() : [];
+        const texts = files.map((f) => fs.readFileSync(path.join(mailDir, f), 'utf8')).filter((t) => t.includes(`To: ${to}`));
+        if (texts.length > seen) return texts[texts.length - 1];
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error(`no mail to ${to}`);
+    },
     async stop() {
       child.kill('SIGTERM');
+      smtp.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
       fs.rmSync(dir, { recursive: true, force: true });
     },

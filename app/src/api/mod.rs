@@ -1,7 +1,7 @@
 //! Server functions: each parses its input, builds the request context and calls one service.
 
 use crate::AppError;
-use crate::types::{CodeRequested, HostInfo, MyAccount, ResetTicket, Viewer};
+use crate::types::{CodeRequested, HostInfo, MyAccount, PasswordStrength, ResetTicket, Viewer};
 use leptos::prelude::*;
 use uuid::Uuid;
 
@@ -144,6 +144,14 @@ pub async fn complete_password_reset(token: String, password: String, confirm: S
     crate::server::services::recovery::complete(&ctx.state, &ctx.realm, &ctx.meta, &token, password, confirm).await
 }
 
+/// The new-password check, for the strength meter while the user types. It needs the reset
+/// ticket, so it only judges passwords for an account that proved it may set one.
+#[server]
+pub async fn check_new_password(token: String, password: String) -> Result<PasswordStrength, AppError> {
+    let ctx = ssr::context()?;
+    crate::server::services::recovery::strength_for_ticket(&ctx.state, &ctx.realm, &token, &password).await
+}
+
 /// Registers every server function with the server (a binary that never names one would drop
 /// it, see TOOLCHAIN.md); the integration tests call each of these over HTTP.
 #[cfg(feature = "ssr")]
@@ -157,4 +165,5 @@ pub fn register_server_functions() {
     register_explicit::<RequestPasswordReset>();
     register_explicit::<VerifyResetCode>();
     register_explicit::<CompletePasswordReset>();
+    register_explicit::<CheckNewPassword>();
 }

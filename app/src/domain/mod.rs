@@ -5,9 +5,9 @@ mod password;
 mod reference;
 
 pub use identifiers::{Email, Identifier, Slug};
-pub use password::{
-    NewPassword, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, PasswordStrength, SignInPassword, password_strength,
-};
+#[cfg(feature = "ssr")]
+pub use password::{NewPassword, password_strength};
+pub use password::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, PasswordStrength, SignInPassword};
 pub use reference::SupportReference;
 
 /// True for characters no name, email or identifier may hold: controls, and the Unicode

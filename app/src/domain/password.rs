@@ -56,23 +56,16 @@ mod tests {
     }
 }
 
-/// How strong a candidate password is, as the UI meter shows it and the server decides it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct PasswordStrength {
-    /// zxcvbn's score, 0 (guessable in a thousand tries) to 4 (over 10^10 guesses).
-    pub score: u8,
-    pub label: &'static str,
-    /// Why the password is refused, in words a person can act on; `None` when it is accepted.
-    pub problem: Option<String>,
-    pub suggestions: Vec<String>,
-}
+pub use crate::types::PasswordStrength;
 
+#[cfg(feature = "ssr")]
 /// zxcvbn score 3 means "safely unguessable: moderate protection from offline attacks".
 const MIN_SCORE: u8 = 3;
 
 /// Judges a new password. `user_inputs` are the account's own words (email, name, username),
 /// which make a password weak when it contains them. The browser runs this same function for
 /// the strength meter (compiled to WASM), so the meter never disagrees with the server.
+#[cfg(feature = "ssr")]
 pub fn password_strength(password: &str, user_inputs: &[&str]) -> PasswordStrength {
     let chars = password.chars().count();
     let (score, warning, suggestions) = if password.is_empty() {
@@ -115,16 +108,18 @@ pub fn password_strength(password: &str, user_inputs: &[&str]) -> PasswordStreng
     };
     PasswordStrength {
         score,
-        label,
+        label: label.to_owned(),
         problem,
         suggestions,
     }
 }
 
+#[cfg(feature = "ssr")]
 /// A password that may be set: 12 to 128 characters of any Unicode, not common, breached or
 /// built from the account's own details (DESIGN.md, "password length", "password blocklist").
 pub struct NewPassword(String);
 
+#[cfg(feature = "ssr")]
 impl NewPassword {
     pub fn parse(input: String, user_inputs: &[&str]) -> Result<Self, AppError> {
         match password_strength(&input, user_inputs).problem {
@@ -138,13 +133,14 @@ impl NewPassword {
     }
 }
 
+#[cfg(feature = "ssr")]
 impl std::fmt::Debug for NewPassword {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("NewPassword(<redacted>)")
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "ssr"))]
 mod new_password_tests {
     use super::*;
 

@@ -3,6 +3,7 @@
 
 mod account;
 mod home;
+mod recovery;
 mod sign_in;
 
 use crate::api::get_host_info;
@@ -50,6 +51,7 @@ fn Shell(host: HostInfo) -> impl IntoView {
         document.set_title(&format!("{title} · Latchkey"));
     }
     provide_context(host.clone());
+    provide_context(recovery::RecoveryState::new());
     view! {
         <header class="topbar">
             <a class="brand" href="/">
@@ -65,6 +67,9 @@ fn Shell(host: HostInfo) -> impl IntoView {
             <Route path=path!("/") view=home::HomePage/>
             <Route path=path!("/sign-in") view=sign_in::SignInPage/>
             <Route path=path!("/account") view=account::AccountPage/>
+            <Route path=path!("/forgot-password") view=recovery::ForgotPasswordPage/>
+            <Route path=path!("/verify-code") view=recovery::VerifyCodePage/>
+            <Route path=path!("/set-password") view=recovery::SetPasswordPage/>
         </Routes>
     }
 }

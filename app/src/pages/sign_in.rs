@@ -9,6 +9,7 @@ use leptos_router::components::Redirect;
 pub fn SignInPage() -> impl IntoView {
     let host = expect_context::<HostInfo>();
     let context = expect_context::<HostContext>();
+    let recovery = expect_context::<super::recovery::RecoveryState>();
     if host.viewer.is_some() {
         return view! { <Redirect path="/"/> }.into_any();
     }
@@ -30,6 +31,9 @@ pub fn SignInPage() -> impl IntoView {
         <main class="card auth-card" data-testid="sign-in">
             <h1>{heading}</h1>
             {host.notice.clone().map(|notice| view! { <p class="notice" data-testid="notice">{notice}</p> })}
+            {recovery.completed.get_untracked().then(|| view! {
+                <p class="notice" data-testid="notice">"Your password was changed. Sign in with your new password."</p>
+            })}
             {sso_note}
             {move || sign_in.value().get().and_then(Result::err).map(|error| view! { <ErrorNotice error/> })}
             <ActionForm action=sign_in attr:class="form">
@@ -43,6 +47,9 @@ pub fn SignInPage() -> impl IntoView {
                     {move || if pending.get() { "Signing in…" } else { "Sign in" }}
                 </button>
             </ActionForm>
+            {(host.realm.sign_in_mode == SignInMode::Password || host.realm.kind == RealmKind::Operator).then(|| view! {
+                <p class="below-form"><a href="/forgot-password">"Forgot password?"</a></p>
+            })}
         </main>
     }
     .into_any()

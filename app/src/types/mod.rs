@@ -204,3 +204,14 @@ pub struct CodeRequested {
 pub struct ResetTicket {
     pub token: String,
 }
+
+/// How strong a candidate password is, as the meter shows it and the server decides it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordStrength {
+    /// zxcvbn's score, 0 (guessable in a thousand tries) to 4 (over 10^10 guesses).
+    pub score: u8,
+    pub label: String,
+    /// Why the password is refused, in words a person can act on; `None` when it is accepted.
+    pub problem: Option<String>,
+    pub suggestions: Vec<String>,
+}

@@ -2,11 +2,11 @@
 
 use crate::helpers::*;
 use crate::mail::SmtpSink;
-use app::api::{CompletePasswordReset, RequestPasswordReset, VerifyResetCode};
+use app::api::{CheckNewPassword, CompletePasswordReset, RequestPasswordReset, VerifyResetCode};
 use app::server::entities::security_events;
 use app::server::mail::SmtpMailer;
 use app::server::services::outbox::deliver_due;
-use app::types::{CodeRequested, ResetTicket};
+use app::types::{CodeRequested, PasswordStrength, ResetTicket};
 use chrono::Duration;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
@@ -234,6 +234,22 @@ async fn the_new_password_must_pass_the_rules() {
     request(&acme, "bob").await.unwrap();
     let code = mailbox.latest_code(&app).await;
     let ticket = verify(&acme, "bob", &code).await.unwrap();
+    // The strength meter's check, for the ticket's account only.
+    let weak: PasswordStrength = acme
+        .call::<CheckNewPassword, _>(&[("token", &ticket.token), ("password", "password1234")])
+        .await
+        .unwrap();
+    assert!(weak.score < 3 && weak.problem.is_some());
+    let strong: PasswordStrength = acme
+        .call::<CheckNewPassword, _>(&[("token", &ticket.token), ("password", NEW_PASSWORD)])
+        .await
+        .unwrap();
+    assert!(strong.score >= 3 && strong.problem.is_none(), "{strong:?}");
+    let (status, _) = acme
+        .call::<CheckNewPassword, PasswordStrength>(&[("token", "nope"), ("password", "x")])
+        .await
+        .unwrap_err();
+    assert_eq!(status, 422);
     let long = "a".repeat(129);
     for (password, confirm, field, words) in [
         ("short", "short", "password", "at least 12"),

@@ -5,13 +5,15 @@
 use super::events::{self, NewEvent};
 use super::{db_error, outbox, send_throttle, sessions};
 use crate::AppError;
-use crate::domain::{Identifier, NewPassword};
+use crate::domain::{Identifier, NewPassword, password_strength};
 use crate::server::crypto::{random_token, random_u64, secret_hash};
 use crate::server::entities::one_time_secrets::{self, Column, SecretPurpose};
 use crate::server::entities::{memberships, users};
 use crate::server::mail::OutgoingEmail;
 use crate::server::{AppState, Realm, RequestMeta};
-use crate::types::{CodeRequested, MembershipStatus, RealmKind, ResetTicket, SecurityEventType, SignInMode};
+use crate::types::{
+    CodeRequested, MembershipStatus, PasswordStrength, RealmKind, ResetTicket, SecurityEventType, SignInMode,
+};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -285,6 +287,62 @@ pub async fn new_ticket(
     .await
     .map_err(db_error)?;
     Ok(())
+}
+
+fn ticket_expired() -> AppError {
+    AppError::invalid(
+        "token",
+        "This password reset has expired or was already used. Start again from \"Forgot password?\".",
+    )
+}
+
+/// The account's own words, which make a password weak when it contains them.
+fn user_inputs(user: &users::Model) -> [&str; 3] {
+    [
+        user.email.as_str(),
+        user.display_name.as_str(),
+        user.username.as_deref().unwrap_or_default(),
+    ]
+}
+
+/// The live ticket and its account, if `token` is one for this workspace.
+async fn ticket_holder(
+    state: &AppState,
+    realm: &Realm,
+    token: &str,
+) -> Result<Option<(one_time_secrets::Model, users::Model)>, AppError> {
+    if token.is_empty() || token.len() > 128 {
+        return Ok(None);
+    }
+    let now = state.clock.now();
+    let secret = one_time_secrets::Entity::find()
+        .filter(Column::SecretHash.eq(secret_hash(token)))
+        .filter(Column::Purpose.eq(SecretPurpose::ResetLink))
+        .one(&state.db)
+        .await
+        .map_err(db_error)?
+        .filter(|s| {
+            s.tenant_id == realm.tenant.id && s.superseded_at.is_none() && s.consumed_at.is_none() && s.expires_at > now
+        });
+    let Some(secret) = secret else {
+        return Ok(None);
+    };
+    let user = users::Entity::find_by_id(secret.user_id)
+        .one(&state.db)
+        .await
+        .map_err(db_error)?;
+    Ok(user.map(|user| (secret, user)))
+}
+
+/// The strength meter's answer for a candidate password of the ticket's account.
+pub async fn strength_for_ticket(
+    state: &AppState,
+    realm: &Realm,
+    token: &str,
+    password: &str,
+) -> Result<PasswordStrength, AppError> {
+    let (_, user) = ticket_holder(state, realm, token).await?.ok_or_else(ticket_expired)?;
+    Ok(password_strength(password, &user_inputs(&user)))
 }
 
 /// Sets the new password with a ticket: every session ends, MFA stays, the user is told by email.

@@ -1,0 +1,253 @@
+//! Forgot password → Verify code → Set new password, on the tenant (or admin) host.
+
+use crate::AppError;
+use crate::api::{CheckNewPassword, CompletePasswordReset, RequestPasswordReset, VerifyResetCode};
+use crate::components::ErrorNotice;
+use crate::types::{HostInfo, RealmKind, SignInMode};
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+
+/// What the three pages hand each other. Kept in memory only: the ticket never touches storage.
+#[derive(Clone, Copy)]
+pub struct RecoveryState {
+    pub identifier: RwSignal<String>,
+    pub resend_after_secs: RwSignal<u64>,
+    pub ticket: RwSignal<Option<String>>,
+    /// Set when a new password was saved, for the sign-in page to say so.
+    pub completed: RwSignal<bool>,
+}
+
+impl RecoveryState {
+    pub fn new() -> Self {
+        Self {
+            identifier: RwSignal::new(String::new()),
+            resend_after_secs: RwSignal::new(0),
+            ticket: RwSignal::new(None),
+            completed: RwSignal::new(false),
+        }
+    }
+}
+
+impl Default for RecoveryState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn sso_only(host: &HostInfo) -> bool {
+    host.realm.kind == RealmKind::Tenant && host.realm.sign_in_mode == SignInMode::Sso
+}
+
+#[component]
+pub fn ForgotPasswordPage() -> impl IntoView {
+    let host = expect_context::<HostInfo>();
+    let state = expect_context::<RecoveryState>();
+    if sso_only(&host) {
+        return view! {
+            <main class="card auth-card" data-testid="forgot-password">
+                <h1>"Forgot your password?"</h1>
+                <p class="notice">"Password recovery is not available: this workspace signs in with SSO. Reset your password with your identity provider, or ask your administrator."</p>
+                <p><a href="/sign-in">"Back to sign in"</a></p>
+            </main>
+        }
+        .into_any();
+    }
+    let request = ServerAction::<RequestPasswordReset>::new();
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(answer)) = request.value().get() {
+            state.resend_after_secs.set(answer.resend_after_secs);
+            navigate("/verify-code", Default::default());
+        }
+    });
+    let pending = request.pending();
+    view! {
+        <main class="card auth-card" data-testid="forgot-password">
+            <h1>"Forgot your password?"</h1>
+            <p>"Enter the email or username you sign in with. We will email you a 6-digit code."</p>
+            {move || request.value().get().and_then(Result::err).map(|error| view! { <ErrorNotice error/> })}
+            <form class="form" on:submit=move |ev| {
+                ev.prevent_default();
+                request.dispatch(RequestPasswordReset { identifier: state.identifier.get_untracked() });
+            }>
+                <label>"Email or username"
+                    <input type="text" name="identifier" autocomplete="username" required maxlength="254" autofocus
+                        bind:value=state.identifier/>
+                </label>
+                <button type="submit" class="button" disabled=pending>"Email me a code"</button>
+            </form>
+            <p><a href="/sign-in">"Back to sign in"</a></p>
+        </main>
+    }
+    .into_any()
+}
+
+/// Counts `seconds` down to zero, once a second, while the page is shown.
+fn countdown(seconds: RwSignal<u64>) {
+    let interval = gloo_timers::callback::Interval::new(1_000, move || {
+        seconds.update(|s| *s = s.saturating_sub(1));
+    });
+    let interval = StoredValue::new_local(Some(interval));
+    on_cleanup(move || {
+        interval.update_value(|i| drop(i.take()));
+    });
+}
+
+#[component]
+pub fn VerifyCodePage() -> impl IntoView {
+    let state = expect_context::<RecoveryState>();
+    if state.identifier.get_untracked().is_empty() {
+        return view! {
+            <main class="card auth-card">
+                <h1>"Enter your code"</h1>
+                <p>"Start by telling us who you are."</p>
+                <p><a class="button" href="/forgot-password">"Forgot password"</a></p>
+            </main>
+        }
+        .into_any();
+    }
+    countdown(state.resend_after_secs);
+    let code = RwSignal::new(String::new());
+    let verify = ServerAction::<VerifyResetCode>::new();
+    let resend = ServerAction::<RequestPasswordReset>::new();
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(ticket)) = verify.value().get() {
+            state.ticket.set(Some(ticket.token));
+            navigate("/set-password", Default::default());
+        }
+    });
+    Effect::new(move |_| match resend.value().get() {
+        Some(Ok(answer)) => state.resend_after_secs.set(answer.resend_after_secs),
+        Some(Err(AppError::RateLimited { retry_after_secs, .. })) => state.resend_after_secs.set(retry_after_secs),
+        _ => {}
+    });
+    let resent = move || matches!(resend.value().get(), Some(Ok(_)));
+    let wait = state.resend_after_secs;
+    // Named outside `view!`: a `>` inside an attribute closure there would end the tag.
+    let resend_disabled = move || wait.get() != 0 || resend.pending().get();
+    let on_resend = move |_| {
+        resend.dispatch(RequestPasswordReset {
+            identifier: state.identifier.get_untracked(),
+        });
+    };
+    view! {
+        <main class="card auth-card" data-testid="verify-code">
+            <h1>"Check your email"</h1>
+            <p>"If an account exists for " <strong>{state.identifier.get_untracked()}</strong>
+               ", we sent a 6-digit code to its email address. It works for 10 minutes."</p>
+            {move || resent().then(|| view! { <p class="notice" data-testid="resent">"We sent a new code. Use the one in the newest email."</p> })}
+            {move || verify.value().get().and_then(Result::err).map(|error| view! { <ErrorNotice error/> })}
+            {move || resend.value().get().and_then(Result::err).map(|error| view! { <ErrorNotice error/> })}
+            <form class="form" on:submit=move |ev| {
+                ev.prevent_default();
+                verify.dispatch(VerifyResetCode { identifier: state.identifier.get_untracked(), code: code.get_untracked() });
+            }>
+                <label>"Code"
+                    <input type="text" name="code" inputmode="numeric" autocomplete="one-time-code" required maxlength="7"
+                        class="code-input" autofocus bind:value=code/>
+                </label>
+                <button type="submit" class="button" disabled=verify.pending()>"Verify"</button>
+            </form>
+            <p class="resend">
+                <button type="button" class="button-link" data-testid="resend" disabled=resend_disabled on:click=on_resend>
+                    {move || match wait.get() {
+                        0 => "Resend code".to_owned(),
+                        s => format!("Resend code in {s} s"),
+                    }}
+                </button>
+            </p>
+            <p><a href="/forgot-password">"Use another email or username"</a></p>
+        </main>
+    }
+    .into_any()
+}
+
+/// The strength meter. The check runs on the server (the same code that decides whether the
+/// password is accepted), asked 300 ms after the user stops typing.
+#[component]
+fn StrengthMeter(password: RwSignal<String>, token: String) -> impl IntoView {
+    let check = ServerAction::<CheckNewPassword>::new();
+    let pending_check = StoredValue::new_local(None::<gloo_timers::callback::Timeout>);
+    Effect::new(move |_| {
+        let candidate = password.get();
+        let token = token.clone();
+        let timeout = gloo_timers::callback::Timeout::new(300, move || {
+            check.dispatch(CheckNewPassword {
+                token,
+                password: candidate,
+            });
+        });
+        // Replacing the handle cancels the previous, unfired check.
+        pending_check.set_value(Some(timeout));
+    });
+    let strength = move || check.value().get().and_then(Result::ok);
+    view! {
+        <div class="meter" data-testid="strength" aria-live="polite">
+            <div class="meter-bar">
+                <div class=move || format!("meter-fill meter-{}", strength().map_or(0, |s| s.score))
+                     style=move || format!("width: {}%", strength().map_or(0, |s| (s.score as u32 + 1) * 20))></div>
+            </div>
+            <p class="meter-text">
+                {move || match strength() {
+                    Some(s) => view! { <strong>{s.label}</strong>{s.problem.map(|p| format!(" · {p}"))} }.into_any(),
+                    None => view! { <span>"Type a password to see how strong it is."</span> }.into_any(),
+                }}
+            </p>
+        </div>
+    }
+}
+
+#[component]
+pub fn SetPasswordPage() -> impl IntoView {
+    let state = expect_context::<RecoveryState>();
+    let Some(token) = state.ticket.get_untracked() else {
+        return view! {
+            <main class="card auth-card">
+                <h1>"Set a new password"</h1>
+                <p>"This page needs a code from a password reset first."</p>
+                <p><a class="button" href="/forgot-password">"Forgot password"</a></p>
+            </main>
+        }
+        .into_any();
+    };
+    let password = RwSignal::new(String::new());
+    let confirm = RwSignal::new(String::new());
+    let complete = ServerAction::<CompletePasswordReset>::new();
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = complete.value().get() {
+            state.ticket.set(None);
+            state.completed.set(true);
+            navigate("/sign-in", Default::default());
+        }
+    });
+    let meter_token = token.clone();
+    view! {
+        <main class="card auth-card" data-testid="set-password">
+            <h1>"Set a new password"</h1>
+            <p>"At least 12 characters. Several unusual words are easier to remember and harder to guess than symbols."</p>
+            {move || complete.value().get().and_then(Result::err).map(|error| view! { <ErrorNotice error/> })}
+            <form class="form" on:submit=move |ev| {
+                ev.prevent_default();
+                complete.dispatch(CompletePasswordReset {
+                    token: token.clone(),
+                    password: password.get_untracked(),
+                    confirm: confirm.get_untracked(),
+                });
+            }>
+                <label>"New password"
+                    <input type="password" name="password" autocomplete="new-password" required maxlength="128" autofocus
+                        bind:value=password/>
+                </label>
+                <StrengthMeter password token=meter_token/>
+                <label>"Type it again"
+                    <input type="password" name="confirm" autocomplete="new-password" required maxlength="128"
+                        bind:value=confirm/>
+                </label>
+                <button type="submit" class="button" disabled=complete.pending()>"Set new password"</button>
+            </form>
+        </main>
+    }
+    .into_any()
+}

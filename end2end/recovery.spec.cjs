@@ -1,0 +1,76 @@
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { startLatchkey, startBrowser, screenshot, signIn } = require('./harness.cjs');
+
+let latchkey;
+let browser;
+
+before(async () => {
+  latchkey = await startLatchkey();
+  browser = await startBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await latchkey?.stop();
+});
+
+function codeIn(mail) {
+  const subject = mail.split(/\r?\n/).find((l) => l.startsWith('Subject:'));
+  return subject.trim().split(' ').pop();
+}
+
+test('forgot password on acme: emailed code, new password with a strength meter, then sign in', async () => {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 860 } });
+  const page = await context.newPage();
+  await page.goto(latchkey.url('acme', '/sign-in'));
+  await page.getByRole('link', { name: 'Forgot password?' }).click();
+  await page.getByTestId('forgot-password').waitFor();
+  await page.getByLabel('Email or username').fill('bob@acme.test');
+  await screenshot(page, 'recovery-1-forgot-password');
+  await page.getByRole('button', { name: 'Email me a code' }).click();
+
+  await page.getByTestId('verify-code').waitFor();
+  assert.match(await page.getByTestId('resend').innerText(), /Resend code in \d+ s/);
+  assert.equal(await page.getByTestId('resend').isDisabled(), true);
+  const mail = await latchkey.nextMail('bob@acme.test');
+  const code = codeIn(mail);
+  assert.match(code, /^\d{6}$/);
+
+  // A wrong code first: a clear message with a support reference.
+  await page.getByLabel('Code').fill(code === '000000' ? '111111' : '000000');
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await page.getByTestId('error').waitFor();
+  assert.match(await page.getByTestId('error').innerText(), /That code is not right/);
+  await screenshot(page, 'recovery-2-verify-code-wrong');
+  await page.getByLabel('Code').fill(code);
+  await page.getByRole('button', { name: 'Verify' }).click();
+
+  await page.getByTestId('set-password').waitFor();
+  await page.getByLabel('New password', { exact: true }).fill('password1234');
+  await page.getByText(/too easy to guess/).waitFor();
+  await screenshot(page, 'recovery-3-weak-password');
+  await page.getByLabel('New password', { exact: true }).fill('violet kettle orbit 42');
+  await page.getByText(/^(Good|Strong)/).waitFor();
+  await page.getByLabel('Type it again').fill('violet kettle orbit 42');
+  await screenshot(page, 'recovery-4-strong-password');
+  await page.getByRole('button', { name: 'Set new password' }).click();
+
+  await page.getByTestId('sign-in').waitFor();
+  await page.getByText('Your password was changed. Sign in with your new password.').waitFor();
+  await screenshot(page, 'recovery-5-sign-in-after-reset');
+  await signIn(page, 'bob@acme.test', 'violet kettle orbit 42');
+  await page.getByTestId('home').waitFor();
+  const notice = await latchkey.nextMail('bob@acme.test', 1);
+  assert.match(notice, /password was changed/);
+  await context.close();
+});
+
+test('globex (SSO) offers no password recovery and says why', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(latchkey.url('globex', '/forgot-password'));
+  await page.getByText(/Password recovery is not available: this workspace signs in with SSO/).waitFor();
+  await screenshot(page, 'recovery-globex-sso');
+  await context.close();
+});
