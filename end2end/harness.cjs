@@ -65,6 +65,19 @@ async function startLatchkey() {
   return {
     port,
     url,
+    // Runs a `latchkey` command against this server's database and returns what it printed.
+    cli(args) {
+      return execFileSync(BIN, args, { env, encoding: 'utf8' }).trim();
+    },
+    // Calls the REST API with a bearer token.
+    async api(method, p, token, body) {
+      const res = await fetch(`http://127.0.0.1:${port}/api/v1${p}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      return { status: res.status, body: await res.json() };
+    },
     // Waits for the next message to `to` after `seen` messages, and returns its text.
     async nextMail(to, seen = 0, ms = 20000) {
       const until = Date.now() + ms;

@@ -53,6 +53,7 @@ test('forgot password on acme: emailed code, new password with a strength meter,
   await page.getByLabel('New password', { exact: true }).fill('violet kettle orbit 42');
   await page.getByText(/^(Good|Strong)/).waitFor();
   await page.getByLabel('Type it again').fill('violet kettle orbit 42');
+  await page.waitForTimeout(400);
   await screenshot(page, 'recovery-4-strong-password');
   await page.getByRole('button', { name: 'Set new password' }).click();
 
@@ -72,5 +73,40 @@ test('globex (SSO) offers no password recovery and says why', async () => {
   await page.goto(latchkey.url('globex', '/forgot-password'));
   await page.getByText(/Password recovery is not available: this workspace signs in with SSO/).waitFor();
   await screenshot(page, 'recovery-globex-sso');
+  await context.close();
+});
+
+test('an admin-sent reset link opens Set new password on the user\'s own host', async () => {
+  const adminToken = latchkey.cli(['token', 'create', '--email', 'support@demo-msp.test']);
+  const patToken = latchkey.cli(['token', 'create', '--email', 'pat@partner.test', '--tenant', 'acme']);
+  const pat = await latchkey.api('GET', '/users/me', patToken);
+  const acme = pat.body.memberships.find((m) => m.tenant_slug === 'acme');
+  assert.ok(acme);
+  // Pat is in two workspaces: an operator token must say which one.
+  const ambiguous = await latchkey.api('POST', `/users/${pat.body.id}/password-reset-link`, adminToken);
+  assert.equal(ambiguous.status, 422);
+  assert.match(ambiguous.body.error.message, /several workspaces/);
+  // Acme's own administrator: the token's tenant is the one.
+  const acmeAdmin = latchkey.cli(['token', 'create', '--email', 'owner@acme.test', '--tenant', 'acme']);
+  const sent = await latchkey.api('POST', `/users/${pat.body.id}/password-reset-link`, acmeAdmin);
+  assert.equal(sent.status, 202);
+  const mail = (await latchkey.nextMail('pat@partner.test')).replace(/=\r?\n/g, '').replace(/=3D/g, '=');
+  const link = mail.match(/https?:\/\/[^\s"<>]+#token=[A-Za-z0-9_-]+/)[0];
+  assert.ok(link.startsWith(latchkey.url('acme', '/set-password#token=')));
+
+  const context = await browser.newContext({ viewport: { width: 1200, height: 860 } });
+  const page = await context.newPage();
+  await page.goto(link);
+  await page.getByTestId('set-password').waitFor();
+  assert.equal(new URL(page.url()).hash, '', 'the token leaves the address bar');
+  await page.getByLabel('New password', { exact: true }).fill('granite meadow lantern 9');
+  await page.getByLabel('Type it again').fill('granite meadow lantern 9');
+  await page.getByText(/^(Good|Strong)/).waitFor();
+  await page.waitForTimeout(400); // let the meter's width transition finish
+  await screenshot(page, 'admin-reset-link-set-password');
+  await page.getByRole('button', { name: 'Set new password' }).click();
+  await page.getByText('Your password was changed. Sign in with your new password.').waitFor();
+  await signIn(page, 'pat@partner.test', 'granite meadow lantern 9');
+  await page.getByTestId('home').waitFor();
   await context.close();
 });

@@ -198,9 +198,25 @@ fn StrengthMeter(password: RwSignal<String>, token: String) -> impl IntoView {
     }
 }
 
+/// An admin's reset link carries its ticket in the URL fragment (`#token=...`), which browsers
+/// never send to servers or put in Referer headers. It is read once and removed from the
+/// address bar and history.
+fn take_link_token() -> Option<String> {
+    let window = web_sys::window()?;
+    let hash = window.location().hash().ok()?;
+    let token = hash.strip_prefix("#token=")?.to_owned();
+    if let Ok(history) = window.history() {
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("/set-password"));
+    }
+    (!token.is_empty()).then_some(token)
+}
+
 #[component]
 pub fn SetPasswordPage() -> impl IntoView {
     let state = expect_context::<RecoveryState>();
+    if let Some(token) = take_link_token() {
+        state.ticket.set(Some(token));
+    }
     let Some(token) = state.ticket.get_untracked() else {
         return view! {
             <main class="card auth-card">

@@ -186,3 +186,60 @@ pub async fn raw_http(addr: SocketAddr, request: &[u8]) -> u16 {
     let head = String::from_utf8_lossy(&buf[..n]);
     head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
 }
+
+impl TestApp {
+    /// The actor a signed-in `email` is on workspace `slug`, for calling services directly.
+    pub async fn actor(&self, email: &str, slug: &str) -> app::server::Actor {
+        use app::server::entities::{tenants, users};
+        use sea_orm::{ColumnTrait, QueryFilter};
+        let db = &self.state.db;
+        let user = users::Entity::find()
+            .filter(users::Column::Email.eq(email))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        let tenant = tenants::Entity::find()
+            .filter(tenants::Column::Slug.eq(slug))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        let (user, membership, role) = app::server::services::users::membership_with_role(db, user.id, tenant.id)
+            .await
+            .unwrap()
+            .unwrap();
+        app::server::Actor {
+            user,
+            membership,
+            role,
+            tenant,
+            session_id: None,
+            token_id: None,
+        }
+    }
+
+    pub async fn user_id(&self, email: &str) -> uuid::Uuid {
+        use app::server::entities::users;
+        use sea_orm::{ColumnTrait, QueryFilter};
+        users::Entity::find()
+            .filter(users::Column::Email.eq(email))
+            .one(&self.state.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .id
+    }
+
+    pub async fn tenant_id(&self, slug: &str) -> uuid::Uuid {
+        use app::server::entities::tenants;
+        use sea_orm::{ColumnTrait, QueryFilter};
+        tenants::Entity::find()
+            .filter(tenants::Column::Slug.eq(slug))
+            .one(&self.state.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .id
+    }
+}

@@ -297,3 +297,145 @@ async fn the_new_password_must_pass_the_rules() {
             .starts_with("Your password was changed less than 3 hours ago")
     );
 }
+
+#[tokio::test]
+async fn an_admin_reset_link_works_once_on_its_host_and_bypasses_the_minimum_age() {
+    use app::server::entities::{audit_log, users};
+    use app::server::services::recovery::send_reset_link;
+    use sea_orm::{ActiveModelTrait, Set};
+    let app = spawn_app().await;
+    let mailbox = Mailbox::new();
+    let meta = app::server::RequestMeta::default();
+    let bob = app.user_id("bob@acme.test").await;
+    let acme_id = app.tenant_id("acme").await;
+    // Bob changed his password a minute ago: only an admin reset may change it again now.
+    let mut row: users::ActiveModel = users::Entity::find_by_id(bob)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into();
+    row.password_changed_at = Set(Some(app::server::Clock::now(&app.clock) - Duration::minutes(1)));
+    row.update(&app.state.db).await.unwrap();
+    let session = app.browser("acme");
+    session.sign_in("bob@acme.test", DEMO_PASSWORD).await.unwrap();
+
+    let support = app.actor("support@demo-msp.test", "admin").await;
+    send_reset_link(&app.state, &support, &meta, bob, acme_id)
+        .await
+        .unwrap();
+    let mail = mailbox.deliver(&app).await.pop().unwrap();
+    let unfolded = mail.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
+    let start = unfolded.find("#token=").expect("link in the mail") + "#token=".len();
+    let token: String = unfolded[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    assert!(unfolded.contains(&app.url("acme", "/set-password#token=")));
+
+    // Worthless on another host.
+    assert_eq!(
+        complete(&app.browser("admin"), &token, NEW_PASSWORD, NEW_PASSWORD)
+            .await
+            .unwrap_err()
+            .0,
+        422
+    );
+    complete(&app.browser("acme"), &token, NEW_PASSWORD, NEW_PASSWORD)
+        .await
+        .expect("admin reset bypasses the minimum age");
+    assert!(session.host_info().await.viewer.is_none(), "sessions ended");
+    assert_eq!(
+        complete(&app.browser("acme"), &token, NEW_PASSWORD, NEW_PASSWORD)
+            .await
+            .unwrap_err()
+            .0,
+        422
+    );
+    let audit = audit_log::Entity::find().all(&app.state.db).await.unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(
+        (audit[0].action.as_str(), audit[0].actor_user_id),
+        ("user.password_reset_link_sent", Some(support.user.id))
+    );
+
+    // Expired after 24 hours.
+    send_reset_link(&app.state, &support, &meta, bob, acme_id)
+        .await
+        .unwrap();
+    let mail = mailbox
+        .deliver(&app)
+        .await
+        .pop()
+        .unwrap()
+        .replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=");
+    let start = mail.find("#token=").unwrap() + "#token=".len();
+    let token: String = mail[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    app.clock.advance(Duration::hours(25));
+    assert_eq!(
+        complete(&app.browser("acme"), &token, NEW_PASSWORD, NEW_PASSWORD)
+            .await
+            .unwrap_err()
+            .0,
+        422
+    );
+}
+
+#[tokio::test]
+async fn reset_links_respect_roles_tenants_and_account_state() {
+    use app::server::services::recovery::send_reset_link;
+    let app = spawn_app().await;
+    let meta = app::server::RequestMeta::default();
+    let acme_id = app.tenant_id("acme").await;
+    let globex_id = app.tenant_id("globex").await;
+    let bob = app.user_id("bob@acme.test").await;
+
+    let readonly = app.actor("readonly@demo-msp.test", "admin").await;
+    let error = send_reset_link(&app.state, &readonly, &meta, bob, acme_id)
+        .await
+        .unwrap_err();
+    assert_eq!(error.status(), 403);
+
+    let acme_admin = app.actor("owner@acme.test", "acme").await;
+    send_reset_link(&app.state, &acme_admin, &meta, bob, acme_id)
+        .await
+        .expect("tenant admin on own tenant");
+    let gina = app.user_id("admin@globex.test").await;
+    assert_eq!(
+        send_reset_link(&app.state, &acme_admin, &meta, gina, globex_id)
+            .await
+            .unwrap_err()
+            .status(),
+        404
+    );
+
+    let operator_admin = app.actor("admin@demo-msp.test", "admin").await;
+    let error = send_reset_link(&app.state, &operator_admin, &meta, gina, globex_id)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.message(),
+        "Password reset is not available: this account signs in with SSO."
+    );
+    let carol = app.user_id("carol@acme.test").await;
+    assert_eq!(
+        send_reset_link(&app.state, &operator_admin, &meta, carol, acme_id)
+            .await
+            .unwrap_err()
+            .status(),
+        409
+    );
+    // Bob has no membership on globex.
+    assert_eq!(
+        send_reset_link(&app.state, &operator_admin, &meta, bob, globex_id)
+            .await
+            .unwrap_err()
+            .status(),
+        404
+    );
+}

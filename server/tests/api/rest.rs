@@ -101,3 +101,64 @@ async fn expired_tokens_and_bad_token_requests_are_refused() {
         .unwrap();
     assert_eq!(me["email"], "owner@acme.test");
 }
+
+#[tokio::test]
+async fn password_reset_link_endpoint() {
+    let app = spawn_app().await;
+    let support = tokens::create(&app.state, "support@demo-msp.test", "admin", "t", None)
+        .await
+        .unwrap()
+        .token;
+    let readonly = tokens::create(&app.state, "readonly@demo-msp.test", "admin", "t", None)
+        .await
+        .unwrap()
+        .token;
+    let client = app.raw_client();
+    let url = |id: &str| format!("http://{}/api/v1/users/{id}/password-reset-link", app.addr);
+    let bob = app.user_id("bob@acme.test").await.to_string();
+    let pat = app.user_id("pat@partner.test").await.to_string();
+    let acme = app.tenant_id("acme").await.to_string();
+
+    let response = client.post(url(&bob)).bearer_auth(&support).send().await.unwrap();
+    assert_eq!(response.status(), 202);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["tenantId"], acme.as_str());
+
+    let cases: Vec<(String, &str, &str, u16, &str)> = vec![
+        (url(&bob), readonly.as_str(), "", 403, "forbidden"),
+        (url("not-a-uuid"), support.as_str(), "", 404, "not_found"),
+        (
+            url(&uuid::Uuid::new_v4().to_string()),
+            support.as_str(),
+            "",
+            404,
+            "not_found",
+        ),
+        (url(&bob), support.as_str(), "{not json", 400, "bad_request"),
+        (url(&bob), support.as_str(), r#"{"tenantId": "x"}"#, 400, "bad_request"),
+        (url(&bob), support.as_str(), r#"{"surprise": 1}"#, 400, "bad_request"),
+        (url(&pat), support.as_str(), "", 422, "validation_failed"),
+    ];
+    for (url, token, body, status, code) in cases {
+        let response = client
+            .post(&url)
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{url} {body}");
+        let error: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(error["error"]["code"], code, "{url} {body}: {error}");
+        assert!(error["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+    let response = client
+        .post(url(&pat))
+        .bearer_auth(&support)
+        .json(&serde_json::json!({ "tenantId": acme }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+}

@@ -1,6 +1,8 @@
 //! The service layer: every rule of the product. Transports parse input, build the context and
 //! call one of these functions; none of them holds a rule of its own.
 
+pub mod access;
+pub mod audit;
 pub mod auth;
 pub mod demo;
 pub mod events;

@@ -447,3 +447,101 @@ pub async fn complete(
     txn.commit().await.map_err(db_error)?;
     Ok(())
 }
+
+/// DESIGN.md, "admin reset link": 24 hours, single use.
+pub const ADMIN_LINK_LIFETIME: Duration = Duration::hours(24);
+
+/// "Send Reset Password Link": emails the user a link to set a new password on their workspace.
+/// Their sessions end when the link is used; MFA is kept.
+pub async fn send_reset_link(
+    state: &AppState,
+    actor: &crate::server::Actor,
+    meta: &RequestMeta,
+    user_id: Uuid,
+    tenant_id: Uuid,
+) -> Result<(), AppError> {
+    use super::roles::permission::USERS_SUPPORT;
+    use crate::server::entities::tenants;
+    super::access::require(actor, USERS_SUPPORT, tenant_id)?;
+    let db = &state.db;
+    let not_found = || AppError::not_found("No such user in this workspace.");
+    let tenant = tenants::Entity::find_by_id(tenant_id)
+        .one(db)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(not_found)?;
+    let user = users::Entity::find_by_id(user_id)
+        .one(db)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(not_found)?;
+    let membership = memberships::Entity::find()
+        .filter(memberships::Column::UserId.eq(user.id))
+        .filter(memberships::Column::TenantId.eq(tenant.id))
+        .one(db)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(not_found)?;
+    if tenant.sign_in_mode == SignInMode::Sso.as_str() && tenant.kind != crate::types::TenantKind::Operator.as_str() {
+        return Err(AppError::conflict(
+            "Password reset is not available: this account signs in with SSO.",
+        ));
+    }
+    if matches!(
+        membership.status.parse::<MembershipStatus>(),
+        Ok(MembershipStatus::Pending | MembershipStatus::Disabled)
+    ) {
+        return Err(AppError::conflict(
+            "Password reset is not available: the account is not active (resend the invite, or enable access first).",
+        ));
+    }
+    let now = state.clock.now();
+    let token = random_token();
+    let url = format!(
+        "{}/set-password#token={token}",
+        state.config.workspace_url(&tenant.slug)
+    );
+    let txn = db.begin().await.map_err(db_error)?;
+    new_ticket(
+        &txn,
+        user.id,
+        tenant.id,
+        &token,
+        now + ADMIN_LINK_LIFETIME,
+        Some(actor.user.id),
+        now,
+    )
+    .await?;
+    let email = OutgoingEmail {
+        to: user.email.clone(),
+        subject: format!("Set a new password for {}", tenant.name),
+        text: format!(
+            "An administrator of {name} sent you a link to set a new password for {email}:\n\n{url}\n\nThe link works once, for 24 hours. If you did not expect it, contact your administrator.\n",
+            name = tenant.name,
+            email = user.email
+        ),
+        html: Some(format!(
+            "<p>An administrator of {name} sent you a link to set a new password for <b>{email}</b>:</p><p><a href=\"{url}\">Set a new password</a></p><p>The link works once, for 24 hours. If you did not expect it, contact your administrator.</p>",
+            name = html_escape(&tenant.name),
+            email = html_escape(&user.email)
+        )),
+    };
+    outbox::enqueue_email(&txn, &state.cipher, Some(tenant.id), &email, now).await?;
+    super::audit::record(
+        &txn,
+        state.clock.as_ref(),
+        actor,
+        meta,
+        super::audit::Change {
+            action: "user.password_reset_link_sent",
+            target_type: "user",
+            target_id: Some(user.id.to_string()),
+            tenant_id: Some(tenant.id),
+            before: None,
+            after: Some(json!({ "expires_at": now + ADMIN_LINK_LIFETIME })),
+        },
+    )
+    .await?;
+    txn.commit().await.map_err(db_error)?;
+    Ok(())
+}
