@@ -39,6 +39,21 @@ impl Mailbox {
     }
 }
 
+/// Undoes quoted-printable line folding, enough to read a link.
+fn unfold(mail: &str) -> String {
+    mail.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=")
+}
+
+/// The token of the reset link in a mail.
+fn link_token(mail: &str) -> String {
+    let mail = unfold(mail);
+    let start = mail.find("#token=").expect("link in the mail") + "#token=".len();
+    mail[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
 async fn request(browser: &Browser, identifier: &str) -> FnResult<CodeRequested> {
     browser
         .call::<RequestPasswordReset, _>(&[("identifier", identifier)])
@@ -325,13 +340,8 @@ async fn an_admin_reset_link_works_once_on_its_host_and_bypasses_the_minimum_age
         .await
         .unwrap();
     let mail = mailbox.deliver(&app).await.pop().unwrap();
-    let unfolded = mail.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
-    let start = unfolded.find("#token=").expect("link in the mail") + "#token=".len();
-    let token: String = unfolded[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .collect();
-    assert!(unfolded.contains(&app.url("acme", "/set-password#token=")));
+    assert!(unfold(&mail).contains(&app.url("acme", "/set-password#token=")));
+    let token = link_token(&mail);
 
     // Worthless on another host.
     assert_eq!(
@@ -363,19 +373,7 @@ async fn an_admin_reset_link_works_once_on_its_host_and_bypasses_the_minimum_age
     send_reset_link(&app.state, &support, &meta, bob, acme_id)
         .await
         .unwrap();
-    let mail = mailbox
-        .deliver(&app)
-        .await
-        .pop()
-        .unwrap()
-        .replace("=\r\n", "")
-        .replace("=\n", "")
-        .replace("=3D", "=");
-    let start = mail.find("#token=").unwrap() + "#token=".len();
-    let token: String = mail[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .collect();
+    let token = link_token(&mailbox.deliver(&app).await.pop().unwrap());
     app.clock.advance(Duration::hours(25));
     assert_eq!(
         complete(&app.browser("acme"), &token, NEW_PASSWORD, NEW_PASSWORD)

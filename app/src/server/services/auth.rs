@@ -48,19 +48,6 @@ fn trusted_device_nonce(
     (device_payload(realm, identifier, nonce) == payload).then(|| nonce.to_owned())
 }
 
-async fn find_user(state: &AppState, identifier: &Identifier) -> Result<Option<user_rows::Model>, AppError> {
-    let column = if identifier.is_email() {
-        user_rows::Column::Email
-    } else {
-        user_rows::Column::Username
-    };
-    user_rows::Entity::find()
-        .filter(column.eq(identifier.as_str()))
-        .one(&state.db)
-        .await
-        .map_err(db_error)
-}
-
 async fn refuse(
     state: &AppState,
     realm: &Realm,
@@ -114,7 +101,7 @@ pub async fn sign_in(
         None => {
             let identifier_key = ThrottleKey::identifier(realm.tenant.id, identifier.as_str());
             if let Admission::Locked { .. } = throttle::admit(db, &identifier_key, realm.tenant.id, now).await? {
-                let user = find_user(state, &identifier).await?;
+                let user = users::find_by_identifier(&state.db, &identifier).await?;
                 return Err(refuse(
                     state,
                     realm,
@@ -129,7 +116,7 @@ pub async fn sign_in(
         }
     };
 
-    let user = match find_user(state, &identifier).await {
+    let user = match users::find_by_identifier(&state.db, &identifier).await {
         Ok(user) => user,
         Err(error) => {
             throttle::release(db, &key).await?;
@@ -172,13 +159,7 @@ pub async fn sign_in(
     throttle::record_success(db, &key, now()).await?;
 
     // From here on the password was right, so the answers may say more about the account.
-    let membership = memberships::Entity::find()
-        .filter(memberships::Column::UserId.eq(user.id))
-        .filter(memberships::Column::TenantId.eq(realm.tenant.id))
-        .one(db)
-        .await
-        .map_err(db_error)?;
-    let Some(membership) = membership else {
+    let Some(membership) = users::membership(db, user.id, realm.tenant.id).await? else {
         let error = wrong_host_error(state, &user).await?;
         return Err(refuse(state, realm, meta, &identifier, Some(user.id), error).await);
     };

@@ -8,7 +8,7 @@ use crate::AppError;
 use crate::domain::{Identifier, NewPassword, password_strength};
 use crate::server::crypto::{random_token, random_u64, secret_hash};
 use crate::server::entities::one_time_secrets::{self, Column, SecretPurpose};
-use crate::server::entities::{memberships, users};
+use crate::server::entities::users;
 use crate::server::mail::OutgoingEmail;
 use crate::server::{AppState, Realm, RequestMeta};
 use crate::types::{
@@ -45,25 +45,10 @@ async fn recoverable_account(
     realm: &Realm,
     identifier: &Identifier,
 ) -> Result<Option<users::Model>, AppError> {
-    let column = if identifier.is_email() {
-        users::Column::Email
-    } else {
-        users::Column::Username
-    };
-    let Some(user) = users::Entity::find()
-        .filter(column.eq(identifier.as_str()))
-        .one(db)
-        .await
-        .map_err(db_error)?
-    else {
+    let Some(user) = super::users::find_by_identifier(db, identifier).await? else {
         return Ok(None);
     };
-    let membership = memberships::Entity::find()
-        .filter(memberships::Column::UserId.eq(user.id))
-        .filter(memberships::Column::TenantId.eq(realm.tenant.id))
-        .one(db)
-        .await
-        .map_err(db_error)?;
+    let membership = super::users::membership(db, user.id, realm.tenant.id).await?;
     let allowed = membership.is_some_and(|m| {
         matches!(
             m.status.parse::<MembershipStatus>(),
@@ -475,12 +460,8 @@ pub async fn send_reset_link(
         .await
         .map_err(db_error)?
         .ok_or_else(not_found)?;
-    let membership = memberships::Entity::find()
-        .filter(memberships::Column::UserId.eq(user.id))
-        .filter(memberships::Column::TenantId.eq(tenant.id))
-        .one(db)
-        .await
-        .map_err(db_error)?
+    let membership = super::users::membership(db, user.id, tenant.id)
+        .await?
         .ok_or_else(not_found)?;
     if tenant.sign_in_mode == SignInMode::Sso.as_str() && tenant.kind != crate::types::TenantKind::Operator.as_str() {
         return Err(AppError::conflict(

@@ -3,6 +3,7 @@
 use super::db_error;
 use super::sessions;
 use crate::AppError;
+use crate::domain::Identifier;
 use crate::server::entities::{memberships, roles, tenants, users};
 use crate::server::{Actor, AppState};
 use crate::types::{
@@ -10,6 +11,37 @@ use crate::types::{
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
+
+/// The account a sign-in identifier names: an email, or else a username.
+pub async fn find_by_identifier(
+    db: &impl ConnectionTrait,
+    identifier: &Identifier,
+) -> Result<Option<users::Model>, AppError> {
+    let column = if identifier.is_email() {
+        users::Column::Email
+    } else {
+        users::Column::Username
+    };
+    users::Entity::find()
+        .filter(column.eq(identifier.as_str()))
+        .one(db)
+        .await
+        .map_err(db_error)
+}
+
+/// A user's membership of one workspace.
+pub async fn membership(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    tenant_id: Uuid,
+) -> Result<Option<memberships::Model>, AppError> {
+    memberships::Entity::find()
+        .filter(memberships::Column::UserId.eq(user_id))
+        .filter(memberships::Column::TenantId.eq(tenant_id))
+        .one(db)
+        .await
+        .map_err(db_error)
+}
 
 pub async fn membership_with_role(
     db: &impl ConnectionTrait,
