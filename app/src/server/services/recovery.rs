@@ -9,7 +9,7 @@ use crate::domain::{Identifier, NewPassword, password_strength};
 use crate::server::crypto::{random_token, random_u64, secret_hash};
 use crate::server::entities::one_time_secrets::{self, Column, SecretPurpose};
 use crate::server::entities::users;
-use crate::server::mail::OutgoingEmail;
+use crate::server::mail::{Block, compose};
 use crate::server::{AppState, Realm, RequestMeta};
 use crate::types::{
     CodeRequested, MembershipStatus, PasswordStrength, RealmKind, ResetTicket, SecurityEventType, SignInMode,
@@ -117,32 +117,27 @@ pub async fn request_code(state: &AppState, realm: &Realm, identifier: &str) -> 
         .map_err(db_error)?;
         let url = state.config.workspace_url(realm.label());
         let tenant = &realm.tenant.name;
-        let email = OutgoingEmail {
-            to: user.email.clone(),
-            subject: format!("Your {tenant} password reset code: {code}"),
-            text: format!(
-                "Someone asked to reset the password of {email} on {tenant} ({url}).\n\nYour code is {code}\n\nIt works for 10 minutes, and only on {url}. If you asked again, use the code in the newest email.\nIf this was not you, ignore this email: your password stays as it is.\n",
-                email = user.email
-            ),
-            html: Some(format!(
-                "<p>Someone asked to reset the password of <b>{email}</b> on {tenant} (<a href=\"{url}\">{url}</a>).</p><p style=\"font-size:24px;letter-spacing:4px\"><b>{code}</b></p><p>It works for 10 minutes, and only on {url}. If you asked again, use the code in the newest email.<br>If this was not you, ignore this email: your password stays as it is.</p>",
-                email = html_escape(&user.email),
-                tenant = html_escape(tenant),
-            )),
-        };
+        let email = compose(
+            &user.email,
+            format!("Your {tenant} password reset code: {code}"),
+            &[
+                Block::Text(format!(
+                    "Someone asked to reset the password of {} on {tenant} ({url}). Your code is:",
+                    user.email
+                )),
+                Block::Code(&code),
+                Block::Text(format!(
+                    "It works for 10 minutes, and only on {url}. If you asked again, use the code in the newest email."
+                )),
+                Block::Text("If this was not you, ignore this email: your password stays as it is.".into()),
+            ],
+        );
         outbox::enqueue_email(&txn, &state.cipher, Some(realm.tenant.id), &email, now).await?;
     }
     txn.commit().await.map_err(db_error)?;
     Ok(CodeRequested {
         resend_after_secs: send_throttle::MIN_INTERVAL.num_seconds() as u64,
     })
-}
-
-fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 fn invalid_code() -> AppError {
@@ -415,19 +410,17 @@ pub async fn complete(
     .await?;
     let url = state.config.workspace_url(realm.label());
     let tenant = &realm.tenant.name;
-    let notice = OutgoingEmail {
-        to: user.email.clone(),
-        subject: format!("Your {tenant} password was changed"),
-        text: format!(
-            "The password of {email} on {tenant} ({url}) was changed just now, and every session was signed out.\n\nIf this was not you, contact your administrator at once.\n",
-            email = user.email
-        ),
-        html: Some(format!(
-            "<p>The password of <b>{email}</b> on {tenant} (<a href=\"{url}\">{url}</a>) was changed just now, and every session was signed out.</p><p>If this was not you, contact your administrator at once.</p>",
-            email = html_escape(&user.email),
-            tenant = html_escape(tenant)
-        )),
-    };
+    let notice = compose(
+        &user.email,
+        format!("Your {tenant} password was changed"),
+        &[
+            Block::Text(format!(
+                "The password of {} on {tenant} ({url}) was changed just now, and every session was signed out.",
+                user.email
+            )),
+            Block::Text("If this was not you, contact your administrator at once.".into()),
+        ],
+    );
     outbox::enqueue_email(&txn, &state.cipher, Some(realm.tenant.id), &notice, now).await?;
     txn.commit().await.map_err(db_error)?;
     Ok(())
@@ -493,20 +486,23 @@ pub async fn send_reset_link(
         now,
     )
     .await?;
-    let email = OutgoingEmail {
-        to: user.email.clone(),
-        subject: format!("Set a new password for {}", tenant.name),
-        text: format!(
-            "An administrator of {name} sent you a link to set a new password for {email}:\n\n{url}\n\nThe link works once, for 24 hours. If you did not expect it, contact your administrator.\n",
-            name = tenant.name,
-            email = user.email
-        ),
-        html: Some(format!(
-            "<p>An administrator of {name} sent you a link to set a new password for <b>{email}</b>:</p><p><a href=\"{url}\">Set a new password</a></p><p>The link works once, for 24 hours. If you did not expect it, contact your administrator.</p>",
-            name = html_escape(&tenant.name),
-            email = html_escape(&user.email)
-        )),
-    };
+    let email = compose(
+        &user.email,
+        format!("Set a new password for {}", tenant.name),
+        &[
+            Block::Text(format!(
+                "An administrator of {} sent you a link to set a new password for {}:",
+                tenant.name, user.email
+            )),
+            Block::Link {
+                label: "Set a new password",
+                url: &url,
+            },
+            Block::Text(
+                "The link works once, for 24 hours. If you did not expect it, contact your administrator.".into(),
+            ),
+        ],
+    );
     outbox::enqueue_email(&txn, &state.cipher, Some(tenant.id), &email, now).await?;
     super::audit::record(
         &txn,
