@@ -110,3 +110,24 @@ test('an admin-sent reset link opens Set new password on the user\'s own host', 
   await page.getByTestId('home').waitFor();
   await context.close();
 });
+
+test('My account > Change password signs out and back in with the new password', async () => {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 1100 } });
+  const page = await context.newPage();
+  await page.goto(latchkey.url('acme', '/sign-in'));
+  await signIn(page, 'alice', 'Latchkey-demo-2026');
+  await page.getByTestId('home').waitFor();
+  await page.goto(latchkey.url('acme', '/account'));
+  await page.getByTestId('change-password').waitFor();
+  await page.getByLabel('Current password').fill('Latchkey-demo-2026');
+  await page.getByLabel('New password', { exact: true }).fill('copper harbor willow 77');
+  await page.getByLabel('Type it again').fill('copper harbor willow 77');
+  await page.getByTestId('change-password').getByText(/^(Good|Strong)/).waitFor();
+  await page.waitForTimeout(400);
+  await screenshot(page, 'my-account-change-password');
+  await page.getByRole('button', { name: 'Change password' }).click();
+  await page.getByText('Your password was changed. Sign in with your new password.').waitFor();
+  await signIn(page, 'alice', 'copper harbor willow 77');
+  await page.getByTestId('home').waitFor();
+  await context.close();
+});

@@ -144,12 +144,29 @@ pub async fn complete_password_reset(token: String, password: String, confirm: S
     crate::server::services::recovery::complete(&ctx.state, &ctx.realm, &ctx.meta, &token, password, confirm).await
 }
 
-/// The new-password check, for the strength meter while the user types. It needs the reset
-/// ticket, so it only judges passwords for an account that proved it may set one.
+/// The new-password check, for the strength meter while the user types. It judges passwords
+/// only for an account that may set one: the holder of a reset ticket, or (with an empty
+/// token) the signed-in user.
 #[server]
 pub async fn check_new_password(token: String, password: String) -> Result<PasswordStrength, AppError> {
+    use crate::server::services::{auth, recovery};
     let ctx = ssr::context()?;
-    crate::server::services::recovery::strength_for_ticket(&ctx.state, &ctx.realm, &token, &password).await
+    if token.is_empty() {
+        let actor = auth::require_session(&ctx.state, &ctx.realm, &ctx.meta, ctx.session_token()).await?;
+        return Ok(recovery::strength_for_user(&actor.user, &password));
+    }
+    recovery::strength_for_ticket(&ctx.state, &ctx.realm, &token, &password).await
+}
+
+/// My account > Change password. Every session ends, so the page signs in again afterwards.
+#[server]
+pub async fn change_my_password(current: String, password: String, confirm: String) -> Result<(), AppError> {
+    use crate::server::services::{auth, recovery, sessions};
+    let ctx = ssr::context()?;
+    let actor = auth::require_session(&ctx.state, &ctx.realm, &ctx.meta, ctx.session_token()).await?;
+    recovery::change_password(&ctx.state, &ctx.realm, &actor, &ctx.meta, current, password, confirm).await?;
+    ssr::set_cookie(&sessions::clear_cookie(ctx.state.config.secure_cookies));
+    Ok(())
 }
 
 /// Registers every server function with the server (a binary that never names one would drop
@@ -166,4 +183,5 @@ pub fn register_server_functions() {
     register_explicit::<VerifyResetCode>();
     register_explicit::<CompletePasswordReset>();
     register_explicit::<CheckNewPassword>();
+    register_explicit::<ChangeMyPassword>();
 }

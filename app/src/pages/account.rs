@@ -1,4 +1,4 @@
-use crate::api::{RevokeMySession, get_my_account};
+use crate::api::{ChangeMyPassword, RevokeMySession, get_my_account};
 use crate::components::{ErrorNotice, Spinner};
 use crate::types::{HostInfo, MyAccount};
 use leptos::prelude::*;
@@ -47,6 +47,7 @@ fn AccountDetails(account: MyAccount, revoke: ServerAction<RevokeMySession>) -> 
                 <dd>{profile.password_changed_at.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| "never".into())}</dd>
             </dl>
         </section>
+        <ChangePassword/>
         <section>
             <h2>"Workspaces"</h2>
             <table class="table">
@@ -88,6 +89,50 @@ fn AccountDetails(account: MyAccount, revoke: ServerAction<RevokeMySession>) -> 
                     }).collect_view()}
                 </tbody>
             </table>
+        </section>
+    }
+}
+
+#[component]
+fn ChangePassword() -> impl IntoView {
+    let host = expect_context::<super::HostContext>();
+    let recovery = expect_context::<super::recovery::RecoveryState>();
+    let current = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let confirm = RwSignal::new(String::new());
+    let change = ServerAction::<ChangeMyPassword>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = change.value().get() {
+            // Every session ended, this one too: back to sign-in, with a word on why.
+            recovery.completed.set(true);
+            host.reload();
+        }
+    });
+    view! {
+        <section data-testid="change-password">
+            <h2>"Change password"</h2>
+            {move || change.value().get().and_then(Result::err).map(|error| view! { <ErrorNotice error/> })}
+            <form class="form narrow" on:submit=move |ev| {
+                ev.prevent_default();
+                change.dispatch(ChangeMyPassword {
+                    current: current.get_untracked(),
+                    password: password.get_untracked(),
+                    confirm: confirm.get_untracked(),
+                });
+            }>
+                <label>"Current password"
+                    <input type="password" name="current" autocomplete="current-password" required maxlength="128" bind:value=current/>
+                </label>
+                <label>"New password"
+                    <input type="password" name="password" autocomplete="new-password" required maxlength="128" bind:value=password/>
+                </label>
+                <super::recovery::StrengthMeter password token=String::new()/>
+                <label>"Type it again"
+                    <input type="password" name="confirm" autocomplete="new-password" required maxlength="128" bind:value=confirm/>
+                </label>
+                <p class="hint">"Changing your password signs you out everywhere, this browser included."</p>
+                <button type="submit" class="button" disabled=change.pending()>"Change password"</button>
+            </form>
         </section>
     }
 }

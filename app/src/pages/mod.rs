@@ -29,6 +29,8 @@ impl HostContext {
 pub fn App() -> impl IntoView {
     let info = LocalResource::new(get_host_info);
     provide_context(HostContext { info });
+    // Outside the shell, which is rebuilt whenever the host info is reloaded.
+    provide_context(recovery::RecoveryState::new());
     view! {
         <Router>
             <Suspense fallback=|| view! { <Spinner/> }>
@@ -51,7 +53,6 @@ fn Shell(host: HostInfo) -> impl IntoView {
         document.set_title(&format!("{title} · Latchkey"));
     }
     provide_context(host.clone());
-    provide_context(recovery::RecoveryState::new());
     view! {
         <header class="topbar">
             <a class="brand" href="/">

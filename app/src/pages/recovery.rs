@@ -163,10 +163,10 @@ pub fn VerifyCodePage() -> impl IntoView {
     .into_any()
 }
 
-/// The strength meter. The check runs on the server (the same code that decides whether the
+/// The strength meter for a reset ticket, or for the signed-in user when `token` is empty. The check runs on the server (the same code that decides whether the
 /// password is accepted), asked 300 ms after the user stops typing.
 #[component]
-fn StrengthMeter(password: RwSignal<String>, token: String) -> impl IntoView {
+pub fn StrengthMeter(password: RwSignal<String>, token: String) -> impl IntoView {
     let check = ServerAction::<CheckNewPassword>::new();
     let pending_check = StoredValue::new_local(None::<gloo_timers::callback::Timeout>);
     Effect::new(move |_| {

@@ -89,6 +89,7 @@ text_enum! {
         InvalidCode = "invalid_code",
         TotpReplay = "totp_replay",
         PasswordReset = "password_reset",
+        PasswordChange = "password_change",
         MfaReset = "mfa_reset",
     }
 }
@@ -108,6 +109,7 @@ impl SecurityEventType {
             Self::InvalidCode => "Invalid Code",
             Self::TotpReplay => "TOTP Replay",
             Self::PasswordReset => "Password Reset",
+            Self::PasswordChange => "Password Change",
             Self::MfaReset => "MFA Reset",
         }
     }

@@ -437,3 +437,81 @@ async fn reset_links_respect_roles_tenants_and_account_state() {
         404
     );
 }
+
+#[tokio::test]
+async fn changing_my_password_needs_the_current_one_and_respects_the_minimum_age() {
+    use app::api::ChangeMyPassword;
+    let app = spawn_app().await;
+    let mailbox = Mailbox::new();
+    let other_browser = app.browser("acme");
+    other_browser.sign_in("bob@acme.test", DEMO_PASSWORD).await.unwrap();
+    let acme = app.browser("acme");
+    acme.sign_in("bob@acme.test", DEMO_PASSWORD).await.unwrap();
+    let change = |current: &'static str, password: &'static str, confirm: &'static str| {
+        let acme = &acme;
+        async move {
+            acme.call::<ChangeMyPassword, ()>(&[("current", current), ("password", password), ("confirm", confirm)])
+                .await
+        }
+    };
+    let meter: PasswordStrength = acme
+        .call::<CheckNewPassword, _>(&[("token", ""), ("password", "bob@acme.test1")])
+        .await
+        .unwrap();
+    assert!(
+        meter.problem.is_some(),
+        "the signed-in user's meter uses their own details"
+    );
+
+    let (status, error) = change("wrong current pw", NEW_PASSWORD, NEW_PASSWORD)
+        .await
+        .unwrap_err();
+    assert_eq!(status, 422);
+    assert!(!error.field_messages("current").is_empty());
+    let (_, error) = change(DEMO_PASSWORD, "password1234", "password1234").await.unwrap_err();
+    assert!(error.field_messages("password")[0].contains("too easy to guess"));
+    let (_, error) = change(DEMO_PASSWORD, NEW_PASSWORD, "something else!!")
+        .await
+        .unwrap_err();
+    assert!(!error.field_messages("confirm").is_empty());
+
+    change(DEMO_PASSWORD, NEW_PASSWORD, NEW_PASSWORD).await.unwrap();
+    assert!(other_browser.host_info().await.viewer.is_none(), "other sessions ended");
+    assert!(acme.host_info().await.viewer.is_none(), "this session ended too");
+    assert!(
+        mailbox
+            .deliver(&app)
+            .await
+            .last()
+            .unwrap()
+            .contains("password was changed")
+    );
+    let changes = security_events::Entity::find()
+        .filter(security_events::Column::EventType.eq("password_change"))
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(changes.len(), 1);
+
+    // Within 3 hours a second change is refused; the sign-in itself works.
+    acme.sign_in("bob@acme.test", NEW_PASSWORD).await.unwrap();
+    let (status, error) = change(NEW_PASSWORD, "another fine passphrase 7", "another fine passphrase 7")
+        .await
+        .unwrap_err();
+    assert_eq!(status, 403);
+    assert!(
+        error
+            .message()
+            .starts_with("Your password was changed less than 3 hours ago")
+    );
+    app.clock.advance(Duration::hours(3));
+    acme.sign_in("bob@acme.test", NEW_PASSWORD).await.unwrap();
+    change(NEW_PASSWORD, "another fine passphrase 7", "another fine passphrase 7")
+        .await
+        .unwrap();
+    // Signed out, the change is refused.
+    let (status, _) = change("another fine passphrase 7", NEW_PASSWORD, NEW_PASSWORD)
+        .await
+        .unwrap_err();
+    assert_eq!(status, 401);
+}

@@ -325,6 +325,11 @@ pub async fn strength_for_ticket(
     Ok(password_strength(password, &user_inputs(&user)))
 }
 
+/// The strength meter's answer for a signed-in user choosing a new password.
+pub fn strength_for_user(user: &users::Model, password: &str) -> PasswordStrength {
+    password_strength(password, &user_inputs(user))
+}
+
 /// Sets the new password with a ticket: every session ends, MFA stays, the user is told by email.
 pub async fn complete(
     state: &AppState,
@@ -371,9 +376,7 @@ pub async fn complete(
     let password = NewPassword::parse(password, &user_inputs)?;
     let admin_reset = secret.created_by_user_id.is_some();
     if !admin_reset && user.password_changed_at.is_some_and(|t| now - t < MIN_PASSWORD_AGE) {
-        return Err(AppError::forbidden(
-            "Your password was changed less than 3 hours ago. Ask your administrator if it must change again now.",
-        ));
+        return Err(too_recent());
     }
     let hash = state.hasher.hash(password.expose()).await?;
     let txn = db.begin().await.map_err(db_error)?;
@@ -388,23 +391,56 @@ pub async fn complete(
     if consumed.rows_affected != 1 {
         return Err(expired());
     }
+    store_new_password(
+        &txn,
+        state,
+        realm,
+        meta,
+        &user,
+        hash,
+        (
+            SecurityEventType::PasswordReset,
+            if admin_reset {
+                "admin_reset_link"
+            } else {
+                "emailed_code"
+            },
+        ),
+    )
+    .await?;
+    txn.commit().await.map_err(db_error)?;
+    Ok(())
+}
+
+/// Saves a new password hash and does what every password change entails: all sessions end,
+/// a security event is written and the user is told by email. MFA is left as it is.
+async fn store_new_password(
+    txn: &impl ConnectionTrait,
+    state: &AppState,
+    realm: &Realm,
+    meta: &RequestMeta,
+    user: &users::Model,
+    hash: String,
+    (event_type, via): (SecurityEventType, &str),
+) -> Result<(), AppError> {
+    let now = state.clock.now();
     let mut active: users::ActiveModel = user.clone().into();
     active.password_hash = Set(Some(hash));
     active.password_changed_at = Set(Some(now));
     active.must_change_password = Set(false);
     active.updated_at = Set(now);
-    active.update(&txn).await.map_err(db_error)?;
-    let ended = sessions::revoke_all_for_user(&txn, user.id).await?;
+    active.update(txn).await.map_err(db_error)?;
+    let ended = sessions::revoke_all_for_user(txn, user.id).await?;
     events::record(
-        &txn,
+        txn,
         state.clock.as_ref(),
         meta,
         NewEvent {
-            event_type: SecurityEventType::PasswordReset,
+            event_type,
             user_id: Some(user.id),
             tenant_id: Some(realm.tenant.id),
             identifier: None,
-            detail: json!({ "via": if admin_reset { "admin_reset_link" } else { "emailed_code" }, "sessions_ended": ended }),
+            detail: json!({ "via": via, "sessions_ended": ended }),
         },
     )
     .await?;
@@ -421,7 +457,60 @@ pub async fn complete(
             Block::Text("If this was not you, contact your administrator at once.".into()),
         ],
     );
-    outbox::enqueue_email(&txn, &state.cipher, Some(realm.tenant.id), &notice, now).await?;
+    outbox::enqueue_email(txn, &state.cipher, Some(realm.tenant.id), &notice, now).await?;
+    Ok(())
+}
+
+fn too_recent() -> AppError {
+    AppError::forbidden(
+        "Your password was changed less than 3 hours ago. Ask your administrator if it must change again now.",
+    )
+}
+
+/// My account > Change password: the current password, then a new one under the same rules as a
+/// reset, at most once every 3 hours. Every session ends, this one too.
+pub async fn change_password(
+    state: &AppState,
+    realm: &Realm,
+    actor: &crate::server::Actor,
+    meta: &RequestMeta,
+    current: String,
+    password: String,
+    confirm: String,
+) -> Result<(), AppError> {
+    let current = crate::domain::SignInPassword::parse(current)
+        .map_err(|_| AppError::invalid("current", "Enter your current password."))?;
+    let verification = state
+        .hasher
+        .verify(actor.user.password_hash.as_deref(), current.expose())
+        .await?;
+    if !verification.matches {
+        return Err(AppError::invalid("current", "That is not your current password."));
+    }
+    if password != confirm {
+        return Err(AppError::invalid("confirm", "The two passwords are not the same."));
+    }
+    let password = NewPassword::parse(password, &user_inputs(&actor.user))?;
+    let now = state.clock.now();
+    if actor
+        .user
+        .password_changed_at
+        .is_some_and(|t| now - t < MIN_PASSWORD_AGE)
+    {
+        return Err(too_recent());
+    }
+    let hash = state.hasher.hash(password.expose()).await?;
+    let txn = state.db.begin().await.map_err(db_error)?;
+    store_new_password(
+        &txn,
+        state,
+        realm,
+        meta,
+        &actor.user,
+        hash,
+        (SecurityEventType::PasswordChange, "my_account"),
+    )
+    .await?;
     txn.commit().await.map_err(db_error)?;
     Ok(())
 }
