@@ -117,4 +117,20 @@ async function signIn(page, identifier, password = DEMO_PASSWORD) {
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
-module.exports = { startLatchkey, startBrowser, screenshot, signIn, DEMO_PASSWORD };
+// Starts one server and one browser for a spec file, and stops both after it. The returned
+// object's `latchkey` and `browser` are filled in once the `before` hook has run.
+function useLatchkey() {
+  const { before, after } = require('node:test');
+  const env = { latchkey: null, browser: null };
+  before(async () => {
+    env.latchkey = await startLatchkey();
+    env.browser = await startBrowser();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.latchkey?.stop();
+  });
+  return env;
+}
+
+module.exports = { startLatchkey, startBrowser, useLatchkey, screenshot, signIn, DEMO_PASSWORD };

@@ -1,19 +1,8 @@
-const { test, before, after } = require('node:test');
+const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { startLatchkey, startBrowser, screenshot, signIn } = require('./harness.cjs');
+const { useLatchkey, screenshot, signIn } = require('./harness.cjs');
 
-let latchkey;
-let browser;
-
-before(async () => {
-  latchkey = await startLatchkey();
-  browser = await startBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await latchkey?.stop();
-});
+const env = useLatchkey();
 
 function codeIn(mail) {
   const subject = mail.split(/\r?\n/).find((l) => l.startsWith('Subject:'));
@@ -21,9 +10,9 @@ function codeIn(mail) {
 }
 
 test('forgot password on acme: emailed code, new password with a strength meter, then sign in', async () => {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 860 } });
+  const context = await env.browser.newContext({ viewport: { width: 1200, height: 860 } });
   const page = await context.newPage();
-  await page.goto(latchkey.url('acme', '/sign-in'));
+  await page.goto(env.latchkey.url('acme', '/sign-in'));
   await page.getByRole('link', { name: 'Forgot password?' }).click();
   await page.getByTestId('forgot-password').waitFor();
   await page.getByLabel('Email or username').fill('bob@acme.test');
@@ -33,7 +22,7 @@ test('forgot password on acme: emailed code, new password with a strength meter,
   await page.getByTestId('verify-code').waitFor();
   assert.match(await page.getByTestId('resend').innerText(), /Resend code in \d+ s/);
   assert.equal(await page.getByTestId('resend').isDisabled(), true);
-  const mail = await latchkey.nextMail('bob@acme.test');
+  const mail = await env.latchkey.nextMail('bob@acme.test');
   const code = codeIn(mail);
   assert.match(code, /^\d{6}$/);
 
@@ -62,39 +51,39 @@ test('forgot password on acme: emailed code, new password with a strength meter,
   await screenshot(page, 'recovery-5-sign-in-after-reset');
   await signIn(page, 'bob@acme.test', 'violet kettle orbit 42');
   await page.getByTestId('home').waitFor();
-  const notice = await latchkey.nextMail('bob@acme.test', 1);
+  const notice = await env.latchkey.nextMail('bob@acme.test', 1);
   assert.match(notice, /password was changed/);
   await context.close();
 });
 
 test('globex (SSO) offers no password recovery and says why', async () => {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   const page = await context.newPage();
-  await page.goto(latchkey.url('globex', '/forgot-password'));
+  await page.goto(env.latchkey.url('globex', '/forgot-password'));
   await page.getByText(/Password recovery is not available: this workspace signs in with SSO/).waitFor();
   await screenshot(page, 'recovery-globex-sso');
   await context.close();
 });
 
 test('an admin-sent reset link opens Set new password on the user\'s own host', async () => {
-  const adminToken = latchkey.cli(['token', 'create', '--email', 'support@demo-msp.test']);
-  const patToken = latchkey.cli(['token', 'create', '--email', 'pat@partner.test', '--tenant', 'acme']);
-  const pat = await latchkey.api('GET', '/users/me', patToken);
+  const adminToken = env.latchkey.cli(['token', 'create', '--email', 'support@demo-msp.test']);
+  const patToken = env.latchkey.cli(['token', 'create', '--email', 'pat@partner.test', '--tenant', 'acme']);
+  const pat = await env.latchkey.api('GET', '/users/me', patToken);
   const acme = pat.body.memberships.find((m) => m.tenant_slug === 'acme');
   assert.ok(acme);
   // Pat is in two workspaces: an operator token must say which one.
-  const ambiguous = await latchkey.api('POST', `/users/${pat.body.id}/password-reset-link`, adminToken);
+  const ambiguous = await env.latchkey.api('POST', `/users/${pat.body.id}/password-reset-link`, adminToken);
   assert.equal(ambiguous.status, 422);
   assert.match(ambiguous.body.error.message, /several workspaces/);
   // Acme's own administrator: the token's tenant is the one.
-  const acmeAdmin = latchkey.cli(['token', 'create', '--email', 'owner@acme.test', '--tenant', 'acme']);
-  const sent = await latchkey.api('POST', `/users/${pat.body.id}/password-reset-link`, acmeAdmin);
+  const acmeAdmin = env.latchkey.cli(['token', 'create', '--email', 'owner@acme.test', '--tenant', 'acme']);
+  const sent = await env.latchkey.api('POST', `/users/${pat.body.id}/password-reset-link`, acmeAdmin);
   assert.equal(sent.status, 202);
-  const mail = (await latchkey.nextMail('pat@partner.test')).replace(/=\r?\n/g, '').replace(/=3D/g, '=');
+  const mail = (await env.latchkey.nextMail('pat@partner.test')).replace(/=\r?\n/g, '').replace(/=3D/g, '=');
   const link = mail.match(/https?:\/\/[^\s"<>]+#token=[A-Za-z0-9_-]+/)[0];
-  assert.ok(link.startsWith(latchkey.url('acme', '/set-password#token=')));
+  assert.ok(link.startsWith(env.latchkey.url('acme', '/set-password#token=')));
 
-  const context = await browser.newContext({ viewport: { width: 1200, height: 860 } });
+  const context = await env.browser.newContext({ viewport: { width: 1200, height: 860 } });
   const page = await context.newPage();
   await page.goto(link);
   await page.getByTestId('set-password').waitFor();
@@ -112,12 +101,12 @@ test('an admin-sent reset link opens Set new password on the user\'s own host', 
 });
 
 test('My account > Change password signs out and back in with the new password', async () => {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 1100 } });
+  const context = await env.browser.newContext({ viewport: { width: 1200, height: 1100 } });
   const page = await context.newPage();
-  await page.goto(latchkey.url('acme', '/sign-in'));
+  await page.goto(env.latchkey.url('acme', '/sign-in'));
   await signIn(page, 'alice', 'Latchkey-demo-2026');
   await page.getByTestId('home').waitFor();
-  await page.goto(latchkey.url('acme', '/account'));
+  await page.goto(env.latchkey.url('acme', '/account'));
   await page.getByTestId('change-password').waitFor();
   await page.getByLabel('Current password').fill('Latchkey-demo-2026');
   await page.getByLabel('New password', { exact: true }).fill('copper harbor willow 77');

@@ -1,28 +1,17 @@
-const { test, before, after } = require('node:test');
+const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { startLatchkey, startBrowser, screenshot, signIn } = require('./harness.cjs');
+const { useLatchkey, screenshot, signIn } = require('./harness.cjs');
 
-let latchkey;
-let browser;
-
-before(async () => {
-  latchkey = await startLatchkey();
-  browser = await startBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await latchkey?.stop();
-});
+const env = useLatchkey();
 
 async function newPage() {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+  const context = await env.browser.newContext({ viewport: { width: 1200, height: 800 } });
   return { context, page: await context.newPage() };
 }
 
 test('an admin signs in on admin.localhost and sees the console and My account', async () => {
   const { context, page } = await newPage();
-  await page.goto(latchkey.url('admin'));
+  await page.goto(env.latchkey.url('admin'));
   await page.getByRole('heading', { name: 'Sign in to the Demo MSP admin console' }).waitFor();
   await screenshot(page, 'admin-sign-in');
   await signIn(page, 'admin@demo-msp.test');
@@ -42,11 +31,11 @@ test('an admin signs in on admin.localhost and sees the console and My account',
 
 test('a tenant user signs in on acme.localhost by username', async () => {
   const { context, page } = await newPage();
-  await page.goto(latchkey.url('acme', '/account'));
+  await page.goto(env.latchkey.url('acme', '/account'));
   await page.getByRole('heading', { name: 'Sign in to Acme Corp' }).waitFor();
   await signIn(page, 'bob');
   await page.getByTestId('home').waitFor();
-  await page.goto(latchkey.url('acme', '/account'));
+  await page.goto(env.latchkey.url('acme', '/account'));
   await page.getByTestId('sessions').waitFor();
   assert.match(await page.getByTestId('sessions').innerText(), /This browser/);
   await screenshot(page, 'acme-my-account');
@@ -55,15 +44,15 @@ test('a tenant user signs in on acme.localhost by username', async () => {
 
 test('an acme session is worthless on globex, even with the cookie copied over', async () => {
   const { context, page } = await newPage();
-  await page.goto(latchkey.url('acme'));
+  await page.goto(env.latchkey.url('acme'));
   await signIn(page, 'pat@partner.test');
   await page.getByTestId('home').waitFor();
-  const acmeCookies = await context.cookies(latchkey.url('acme'));
+  const acmeCookies = await context.cookies(env.latchkey.url('acme'));
   const session = acmeCookies.find((c) => c.name === 'lk_session');
   assert.ok(session, 'acme gave a session cookie');
   assert.equal(session.httpOnly, true);
-  await context.addCookies([{ name: 'lk_session', value: session.value, url: latchkey.url('globex') }]);
-  await page.goto(latchkey.url('globex'));
+  await context.addCookies([{ name: 'lk_session', value: session.value, url: env.latchkey.url('globex') }]);
+  await page.goto(env.latchkey.url('globex'));
   await page.getByRole('heading', { name: 'Sign in to Globex Inc' }).waitFor();
   assert.equal(await page.getByTestId('viewer-name').count(), 0);
   await screenshot(page, 'globex-sign-in-with-acme-cookie');
@@ -72,7 +61,7 @@ test('an acme session is worthless on globex, even with the cookie copied over',
 
 test('an unknown workspace gets the no-such-workspace page', async () => {
   const { context, page } = await newPage();
-  const response = await page.goto(latchkey.url('initech'));
+  const response = await page.goto(env.latchkey.url('initech'));
   assert.equal(response.status(), 404);
   await page.getByRole('heading', { name: 'No such workspace' }).waitFor();
   await screenshot(page, 'unknown-workspace');
@@ -91,7 +80,7 @@ async function refusedSignIn(page, identifier, password) {
 
 test('five wrong passwords lock the account, and the page shows a support reference', async () => {
   const { context, page } = await newPage();
-  await page.goto(latchkey.url('acme'));
+  await page.goto(env.latchkey.url('acme'));
   await refusedSignIn(page, 'erin@acme.test', 'not my password');
   assert.match(await page.getByTestId('error').innerText(), /Invalid username or password/);
   await screenshot(page, 'acme-invalid-password');

@@ -211,21 +211,26 @@ pub async fn verify_code(
         });
     }
     let txn = db.begin().await.map_err(db_error)?;
-    let consumed = one_time_secrets::Entity::update_many()
-        .col_expr(Column::ConsumedAt, Expr::value(now))
-        .col_expr(Column::UseCount, Expr::col(Column::UseCount).add(1))
-        .filter(Column::Id.eq(secret.id))
-        .filter(Column::ConsumedAt.is_null())
-        .exec(&txn)
-        .await
-        .map_err(db_error)?;
-    if consumed.rows_affected != 1 {
+    if !consume(&txn, secret.id, now).await? {
         return Err(invalid_code());
     }
     let token = random_token();
     new_ticket(&txn, user.id, realm.tenant.id, &token, now + TICKET_LIFETIME, None, now).await?;
     txn.commit().await.map_err(db_error)?;
     Ok(ResetTicket { token })
+}
+
+/// Uses a one-time secret up. `false` when a parallel request used it first.
+async fn consume(db: &impl ConnectionTrait, secret_id: Uuid, now: DateTime<Utc>) -> Result<bool, AppError> {
+    let consumed = one_time_secrets::Entity::update_many()
+        .col_expr(Column::ConsumedAt, Expr::value(now))
+        .col_expr(Column::UseCount, Expr::col(Column::UseCount).add(1))
+        .filter(Column::Id.eq(secret_id))
+        .filter(Column::ConsumedAt.is_null())
+        .exec(db)
+        .await
+        .map_err(db_error)?;
+    Ok(consumed.rows_affected == 1)
 }
 
 /// Stores a set-password ticket (the same kind an admin's reset link carries), voiding older ones.
@@ -380,15 +385,7 @@ pub async fn complete(
     }
     let hash = state.hasher.hash(password.expose()).await?;
     let txn = db.begin().await.map_err(db_error)?;
-    let consumed = one_time_secrets::Entity::update_many()
-        .col_expr(Column::ConsumedAt, Expr::value(now))
-        .col_expr(Column::UseCount, Expr::col(Column::UseCount).add(1))
-        .filter(Column::Id.eq(secret.id))
-        .filter(Column::ConsumedAt.is_null())
-        .exec(&txn)
-        .await
-        .map_err(db_error)?;
-    if consumed.rows_affected != 1 {
+    if !consume(&txn, secret.id, now).await? {
         return Err(expired());
     }
     store_new_password(
