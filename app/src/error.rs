@@ -16,6 +16,9 @@ pub enum AuthFailure {
     WrongHost,
     SessionExpired,
     NotSignedIn,
+    /// Signed in with a temporary password: nothing else until a new one is chosen.
+    PasswordChangeRequired,
+    TemporaryPasswordExpired,
 }
 
 impl AuthFailure {
@@ -28,6 +31,8 @@ impl AuthFailure {
             Self::WrongHost => "wrong_host",
             Self::SessionExpired => "session_expired",
             Self::NotSignedIn => "not_signed_in",
+            Self::PasswordChangeRequired => "password_change_required",
+            Self::TemporaryPasswordExpired => "temporary_password_expired",
         }
     }
 
@@ -40,14 +45,18 @@ impl AuthFailure {
             Self::WrongHost => "This account does not sign in here.",
             Self::SessionExpired => "Your session expired. Please sign in again.",
             Self::NotSignedIn => "Please sign in.",
+            Self::PasswordChangeRequired => "Choose a new password before you continue.",
+            Self::TemporaryPasswordExpired => {
+                "Your temporary password has expired. Ask your administrator for a new one."
+            }
         }
     }
 
     pub fn status(self) -> u16 {
         match self {
-            Self::InvalidCredentials | Self::SessionExpired | Self::NotSignedIn => 401,
+            Self::InvalidCredentials | Self::SessionExpired | Self::NotSignedIn | Self::TemporaryPasswordExpired => 401,
             Self::Locked => 423,
-            Self::Disabled | Self::SsoRequired | Self::WrongHost => 403,
+            Self::Disabled | Self::SsoRequired | Self::WrongHost | Self::PasswordChangeRequired => 403,
         }
     }
 }

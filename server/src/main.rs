@@ -62,7 +62,10 @@ async fn run(cli: Cli) -> Result<(), String> {
         println!("Database is up to date.");
         return Ok(());
     }
-    let config = ServiceConfig::new(&common.base_domain, &common.public_scheme);
+    let mut config = ServiceConfig::new(&common.base_domain, &common.public_scheme);
+    if let Command::Serve(serve) = &cli.command {
+        config.smtp_configured = serve.smtp_url.is_some();
+    }
     let hasher = PasswordHasher::for_this_machine();
     let state = startup::build_state(database, config, Arc::new(SystemClock), hasher)
         .await

@@ -165,12 +165,15 @@ async fn payload_too_large(request: Request, next: Next) -> Response {
 pub fn build_router(state: AppState, site_dir: &Path) -> Router {
     app::api::register_server_functions();
     let spa = ServeDir::new(site_dir).fallback(ServeFile::new(site_dir.join("index.html")));
+    // Answers may carry one-time values (access links, temporary passwords): never cached.
+    let no_store = SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     let workspace_routes = Router::new()
         .route(
             "/api/{*fn_name}",
             any(server_fn_handler).layer(middleware::from_fn(same_origin_only)),
         )
         .nest("/api/v1", crate::rest::router())
+        .route_layer(no_store)
         .fallback_service(spa)
         .layer(middleware::from_fn_with_state(state.clone(), resolve_workspace));
     let x_request_id = HeaderName::from_static("x-request-id");

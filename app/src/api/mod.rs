@@ -1,7 +1,11 @@
 //! Server functions: each parses its input, builds the request context and calls one service.
 
+pub mod admin;
+
+pub use admin::*;
+
 use crate::AppError;
-use crate::types::{CodeRequested, HostInfo, MyAccount, PasswordStrength, ResetTicket, Viewer};
+use crate::types::{CodeRequested, HostInfo, InviteInfo, MyAccount, PasswordStrength, ResetTicket, Viewer};
 use leptos::prelude::*;
 use uuid::Uuid;
 
@@ -152,7 +156,9 @@ pub async fn check_new_password(token: String, password: String) -> Result<Passw
     use crate::server::services::{auth, recovery};
     let ctx = ssr::context()?;
     if token.is_empty() {
-        let actor = auth::require_session(&ctx.state, &ctx.realm, &ctx.meta, ctx.session_token()).await?;
+        let actor =
+            auth::require_session_allowing_password_change(&ctx.state, &ctx.realm, &ctx.meta, ctx.session_token())
+                .await?;
         return Ok(recovery::strength_for_user(&actor.user, &password));
     }
     recovery::strength_for_ticket(&ctx.state, &ctx.realm, &token, &password).await
@@ -165,6 +171,33 @@ pub async fn change_my_password(current: String, password: String, confirm: Stri
     let ctx = ssr::context()?;
     let actor = auth::require_session(&ctx.state, &ctx.realm, &ctx.meta, ctx.session_token()).await?;
     recovery::change_password(&ctx.state, &ctx.realm, &actor, &ctx.meta, current, password, confirm).await?;
+    ssr::set_cookie(&sessions::clear_cookie(ctx.state.config.secure_cookies));
+    Ok(())
+}
+
+/// The invite behind an Accept invite link, if it is live on this workspace.
+#[server]
+pub async fn get_invite(token: String) -> Result<InviteInfo, AppError> {
+    let ctx = ssr::context()?;
+    crate::server::services::invites::info(&ctx.state, &ctx.realm, &token).await
+}
+
+/// Accepts an invite with a new password (or the invitee's existing one); then they sign in.
+#[server]
+pub async fn accept_invite(token: String, password: String, confirm: String) -> Result<(), AppError> {
+    let ctx = ssr::context()?;
+    crate::server::services::invites::accept(&ctx.state, &ctx.realm, &ctx.meta, &token, password, confirm).await
+}
+
+/// After signing in with a temporary password: the user's own new password. Every session
+/// ends, so the page signs in again afterwards.
+#[server]
+pub async fn replace_temporary_password(password: String, confirm: String) -> Result<(), AppError> {
+    use crate::server::services::{auth, sessions, temporary_passwords};
+    let ctx = ssr::context()?;
+    let actor =
+        auth::require_session_allowing_password_change(&ctx.state, &ctx.realm, &ctx.meta, ctx.session_token()).await?;
+    temporary_passwords::replace(&ctx.state, &ctx.realm, &actor, &ctx.meta, password, confirm).await?;
     ssr::set_cookie(&sessions::clear_cookie(ctx.state.config.secure_cookies));
     Ok(())
 }
@@ -184,4 +217,16 @@ pub fn register_server_functions() {
     register_explicit::<CompletePasswordReset>();
     register_explicit::<CheckNewPassword>();
     register_explicit::<ChangeMyPassword>();
+    register_explicit::<GetInvite>();
+    register_explicit::<AcceptInvite>();
+    register_explicit::<ReplaceTemporaryPassword>();
+    register_explicit::<InviteUser>();
+    register_explicit::<ResendInvite>();
+    register_explicit::<GenerateAccessLink>();
+    register_explicit::<RevokeInvite>();
+    register_explicit::<GenerateTemporaryPassword>();
+    register_explicit::<SendPasswordResetLink>();
+    register_explicit::<ListOutbox>();
+    register_explicit::<ReadOutboxMessage>();
+    register_explicit::<RetryOutboxMessage>();
 }

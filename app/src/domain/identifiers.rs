@@ -130,6 +130,63 @@ impl Slug {
     }
 }
 
+/// A sign-in name other than the email: 3 to 64 of `a-z 0-9 . _ -`, stored lower-case. It never
+/// contains `@`, so an identifier with one is always an email.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Username(String);
+
+impl Username {
+    pub fn parse(input: &str) -> Result<Self, AppError> {
+        let value = input.trim().to_lowercase();
+        let length = value.chars().count();
+        if !(3..=64).contains(&length) {
+            return Err(AppError::invalid("username", "A username has 3 to 64 characters."));
+        }
+        if !value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
+        {
+            return Err(AppError::invalid(
+                "username",
+                "A username may hold only letters a-z, digits, dots, dashes and underscores.",
+            ));
+        }
+        Ok(Self(value))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A person's name as lists and emails show it: 1 to 100 characters, trimmed, no control or
+/// look-alike formatting characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    pub fn parse(input: &str) -> Result<Self, AppError> {
+        let value = input.trim();
+        if value.is_empty() {
+            return Err(AppError::invalid("displayName", "Enter the person's name."));
+        }
+        if value.chars().count() > 100 {
+            return Err(AppError::invalid("displayName", "A name has at most 100 characters."));
+        }
+        if value.chars().any(is_forbidden_char) {
+            return Err(AppError::invalid(
+                "displayName",
+                "The name contains characters that are not allowed.",
+            ));
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,6 +227,18 @@ mod tests {
         assert!(Identifier::parse("").is_err());
         assert!(Identifier::parse("j\u{7}doe").is_err());
         assert!(Identifier::parse(&"x".repeat(255)).is_err());
+    }
+
+    #[test]
+    fn usernames_and_names() {
+        assert_eq!(Username::parse(" Alain_Sirois ").unwrap().as_str(), "alain_sirois");
+        for bad in ["", "ab", "a@b.c", "al ain", "alaïn", &"a".repeat(65)] {
+            assert!(Username::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+        assert_eq!(DisplayName::parse("  Zoë Ng ").unwrap().as_str(), "Zoë Ng");
+        for bad in ["", "  ", "a\u{202E}b", &"x".repeat(101)] {
+            assert!(DisplayName::parse(bad).is_err(), "{bad:?} was accepted");
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@ mod identifiers;
 mod password;
 mod reference;
 
-pub use identifiers::{Email, Identifier, Slug};
+pub use identifiers::{DisplayName, Email, Identifier, Slug, Username};
 #[cfg(feature = "ssr")]
 pub use password::{NewPassword, password_strength};
 pub use password::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, PasswordStrength, SignInPassword};

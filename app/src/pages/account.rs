@@ -104,7 +104,7 @@ fn ChangePassword() -> impl IntoView {
     Effect::new(move |_| {
         if let Some(Ok(())) = change.value().get() {
             // Every session ended, this one too: back to sign-in, with a word on why.
-            recovery.completed.set(true);
+            recovery.notice.set(Some(super::recovery::PASSWORD_CHANGED));
             host.reload();
         }
     });

@@ -3,6 +3,8 @@
 
 mod account;
 mod home;
+mod invites;
+mod outbox;
 mod recovery;
 mod sign_in;
 
@@ -53,6 +55,9 @@ fn Shell(host: HostInfo) -> impl IntoView {
         document.set_title(&format!("{title} · Latchkey"));
     }
     provide_context(host.clone());
+    // Someone signed in with a temporary password sees only the page to replace it.
+    let must_change_password = host.viewer.as_ref().is_some_and(|v| v.must_change_password);
+    let console_nav = host.realm.kind == RealmKind::Operator && host.viewer.is_some() && !must_change_password;
     view! {
         <header class="topbar">
             <a class="brand" href="/">
@@ -64,6 +69,14 @@ fn Shell(host: HostInfo) -> impl IntoView {
             </a>
             {host.viewer.clone().map(|viewer| view! { <home::UserMenu viewer/> })}
         </header>
+        {console_nav.then(|| view! {
+            <nav class="console-nav" aria-label="Admin console">
+                <a href="/">"Overview"</a>
+                <a href="/settings/outbox">"Settings › Outbox"</a>
+            </nav>
+        })}
+        {must_change_password.then(|| view! { <invites::ReplaceTemporaryPasswordPage/> })}
+        <Show when=move || !must_change_password>
         <Routes fallback=|| view! { <main class="card"><h1>"Page not found"</h1><p><a href="/">"Back to the start"</a></p></main> }>
             <Route path=path!("/") view=home::HomePage/>
             <Route path=path!("/sign-in") view=sign_in::SignInPage/>
@@ -71,6 +84,9 @@ fn Shell(host: HostInfo) -> impl IntoView {
             <Route path=path!("/forgot-password") view=recovery::ForgotPasswordPage/>
             <Route path=path!("/verify-code") view=recovery::VerifyCodePage/>
             <Route path=path!("/set-password") view=recovery::SetPasswordPage/>
+            <Route path=path!("/accept-invite") view=invites::AcceptInvitePage/>
+            <Route path=path!("/settings/outbox") view=outbox::OutboxPage/>
         </Routes>
+        </Show>
     }
 }

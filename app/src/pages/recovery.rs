@@ -7,14 +7,18 @@ use crate::types::{HostInfo, RealmKind, SignInMode};
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
+pub const PASSWORD_CHANGED: &str = "Your password was changed. Sign in with your new password.";
+
 /// What the three pages hand each other. Kept in memory only: the ticket never touches storage.
 #[derive(Clone, Copy)]
 pub struct RecoveryState {
     pub identifier: RwSignal<String>,
     pub resend_after_secs: RwSignal<u64>,
     pub ticket: RwSignal<Option<String>>,
-    /// Set when a new password was saved, for the sign-in page to say so.
-    pub completed: RwSignal<bool>,
+    /// What the sign-in page says first, e.g. that a new password was saved.
+    pub notice: RwSignal<Option<&'static str>>,
+    /// The token of an Accept invite link, read once from the address bar.
+    pub invite: RwSignal<Option<String>>,
 }
 
 impl RecoveryState {
@@ -23,7 +27,8 @@ impl RecoveryState {
             identifier: RwSignal::new(String::new()),
             resend_after_secs: RwSignal::new(0),
             ticket: RwSignal::new(None),
-            completed: RwSignal::new(false),
+            notice: RwSignal::new(None),
+            invite: RwSignal::new(None),
         }
     }
 }
@@ -201,12 +206,12 @@ pub fn StrengthMeter(password: RwSignal<String>, token: String) -> impl IntoView
 /// An admin's reset link carries its ticket in the URL fragment (`#token=...`), which browsers
 /// never send to servers or put in Referer headers. It is read once and removed from the
 /// address bar and history.
-fn take_link_token() -> Option<String> {
+pub(super) fn take_link_token(page: &str) -> Option<String> {
     let window = web_sys::window()?;
     let hash = window.location().hash().ok()?;
     let token = hash.strip_prefix("#token=")?.to_owned();
     if let Ok(history) = window.history() {
-        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("/set-password"));
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(page));
     }
     (!token.is_empty()).then_some(token)
 }
@@ -214,7 +219,7 @@ fn take_link_token() -> Option<String> {
 #[component]
 pub fn SetPasswordPage() -> impl IntoView {
     let state = expect_context::<RecoveryState>();
-    if let Some(token) = take_link_token() {
+    if let Some(token) = take_link_token("/set-password") {
         state.ticket.set(Some(token));
     }
     let Some(token) = state.ticket.get_untracked() else {
@@ -234,7 +239,7 @@ pub fn SetPasswordPage() -> impl IntoView {
     Effect::new(move |_| {
         if let Some(Ok(())) = complete.value().get() {
             state.ticket.set(None);
-            state.completed.set(true);
+            state.notice.set(Some(PASSWORD_CHANGED));
             navigate("/sign-in", Default::default());
         }
     });

@@ -31,8 +31,8 @@ pub fn SignInPage() -> impl IntoView {
         <main class="card auth-card" data-testid="sign-in">
             <h1>{heading}</h1>
             {host.notice.clone().map(|notice| view! { <p class="notice" data-testid="notice">{notice}</p> })}
-            {recovery.completed.get_untracked().then(|| view! {
-                <p class="notice" data-testid="notice">"Your password was changed. Sign in with your new password."</p>
+            {recovery.notice.get_untracked().map(|notice| view! {
+                <p class="notice" data-testid="notice">{notice}</p>
             })}
             {sso_note}
             {move || sign_in.value().get().and_then(Result::err).map(|error| view! { <ErrorNotice error/> })}

@@ -25,6 +25,23 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     bytes
 }
 
+/// Letters and digits a person reads off a screen without mixing them up (no 0/O, 1/l/I).
+const READABLE: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789";
+
+/// A random password of `len` readable characters (about 5.8 bits each): for temporary passwords.
+pub fn random_readable(len: usize) -> String {
+    let mut rng = rand::rng();
+    let mut out = String::with_capacity(len);
+    while out.len() < len {
+        // Rejection sampling keeps every character equally likely.
+        let byte = (rng.next_u32() & 0xFF) as usize;
+        if byte < 256 - 256 % READABLE.len() {
+            out.push(READABLE[byte % READABLE.len()] as char);
+        }
+    }
+    out
+}
+
 /// The stored form of a random secret.
 pub fn secret_hash(secret: &str) -> String {
     let digest = Sha256::digest(secret.as_bytes());
@@ -76,6 +93,14 @@ impl Signer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn readable_passwords_have_the_length_and_alphabet() {
+        let password = random_readable(16);
+        assert_eq!(password.len(), 16);
+        assert!(password.bytes().all(|b| READABLE.contains(&b)));
+        assert_ne!(random_readable(16), password);
+    }
 
     #[test]
     fn tokens_are_unique_and_url_safe() {

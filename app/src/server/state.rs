@@ -13,6 +13,8 @@ pub struct ServiceConfig {
     pub public_scheme: String,
     /// Mark cookies `Secure` (on whenever the public scheme is https).
     pub secure_cookies: bool,
+    /// Mail leaves through SMTP; without it admins read the outbox in the console.
+    pub smtp_configured: bool,
 }
 
 impl ServiceConfig {
@@ -21,6 +23,7 @@ impl ServiceConfig {
         Self {
             base_domain: base_domain.into().to_ascii_lowercase(),
             secure_cookies: public_scheme == "https",
+            smtp_configured: false,
             public_scheme,
         }
     }

@@ -91,6 +91,7 @@ text_enum! {
         PasswordReset = "password_reset",
         PasswordChange = "password_change",
         MfaReset = "mfa_reset",
+        InviteAccepted = "invite_accepted",
     }
 }
 
@@ -111,6 +112,7 @@ impl SecurityEventType {
             Self::PasswordReset => "Password Reset",
             Self::PasswordChange => "Password Change",
             Self::MfaReset => "MFA Reset",
+            Self::InviteAccepted => "Invite Accepted",
         }
     }
 }
@@ -216,4 +218,104 @@ pub struct PasswordStrength {
     /// Why the password is refused, in words a person can act on; `None` when it is accepted.
     pub problem: Option<String>,
     pub suggestions: Vec<String>,
+}
+
+/// "Invite user": who to invite, to which workspace, with which role. Also the body of
+/// `POST /api/v1/users`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InviteRequest {
+    pub email: String,
+    pub display_name: String,
+    #[serde(default)]
+    pub username: Option<String>,
+    /// The workspace; a tenant-scoped caller may leave it out for their own.
+    #[serde(default)]
+    pub tenant_id: Option<Uuid>,
+    /// A built-in role key (`member`, `administrator`, `support`, `read_only`); `member` in a
+    /// tenant and `read_only` in the operator org when left out.
+    #[serde(default)]
+    pub role: Option<String>,
+}
+
+/// What an invite did: a new user with a pending membership and an emailed link, or an
+/// existing user who was given a membership of one more workspace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InviteOutcome {
+    pub user_id: Uuid,
+    pub tenant_id: Uuid,
+    pub status: MembershipStatus,
+    /// True when the email already belonged to a user, who now has one more membership.
+    pub existing_user: bool,
+    /// When the emailed link stops working; `None` when no link was needed.
+    pub invite_expires_at: Option<DateTime<Utc>>,
+}
+
+/// "Generate Access Link": a URL the admin copies and sends the invitee by other means.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessLink {
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// "Generate Temporary Password": shown once to the admin, never stored in clear.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TemporaryPassword {
+    pub temporary_password: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What the Accept invite page shows before the invitee chooses a password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteInfo {
+    pub tenant_name: String,
+    pub email: String,
+    pub display_name: String,
+    pub expires_at: DateTime<Utc>,
+    /// The workspace signs in with SSO: there is no password to choose.
+    pub sso: bool,
+    /// The invitee already has a Latchkey password (from another workspace): they confirm it
+    /// instead of choosing one.
+    pub has_password: bool,
+}
+
+/// One row of Settings > Outbox. The body stays sealed until an admin opens the message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxMessage {
+    pub id: Uuid,
+    pub channel: String,
+    pub recipient: String,
+    pub subject: Option<String>,
+    pub tenant_name: Option<String>,
+    /// `pending`, `sent` or `failed`.
+    pub status: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub next_attempt_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxPage {
+    pub messages: Vec<OutboxMessage>,
+    /// Pass back as `before` for the next (older) page; `None` on the last page.
+    pub next_cursor: Option<String>,
+    pub pending: u64,
+    pub sent: u64,
+    pub failed: u64,
+    /// Whether mail leaves by SMTP; without it, this page is where messages are read.
+    pub smtp_configured: bool,
+}
+
+/// An outbox message opened for reading (it may hold a live code or link).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxMessageBody {
+    pub id: Uuid,
+    pub recipient: String,
+    pub subject: String,
+    pub text: String,
 }

@@ -3,12 +3,12 @@ use crate::http_errors::ApiError;
 use app::AppError;
 use app::server::AppState;
 use app::server::entities::memberships;
-use app::server::services::{recovery, users};
-use app::types::UserProfile;
+use app::server::services::{invites, recovery, temporary_passwords, users};
+use app::types::{AccessLink, InviteOutcome, InviteRequest, TemporaryPassword, UserProfile};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Extension, Json, Router};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Deserialize;
@@ -17,7 +17,12 @@ use uuid::Uuid;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/users/me", get(me))
+        .route("/users", post(invite))
         .route("/users/{id}/password-reset-link", post(password_reset_link))
+        .route("/users/{id}/invite/resend", post(resend_invite))
+        .route("/users/{id}/invite", delete(revoke_invite))
+        .route("/users/{id}/access-link", post(access_link))
+        .route("/users/{id}/temporary-password", post(temporary_password))
 }
 
 /// The user the token acts as.
@@ -36,6 +41,14 @@ struct TenantChoice {
 fn optional_json<T: Default + for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, AppError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| AppError::bad_request(format!("The JSON body could not be read: {e}")))
+}
+
+/// Reads a required JSON body with the same clear 400 for malformed JSON and unknown fields.
+fn required_json<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, AppError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(AppError::bad_request("Send a JSON body."));
     }
     serde_json::from_slice(body).map_err(|e| AppError::bad_request(format!("The JSON body could not be read: {e}")))
 }
@@ -81,12 +94,86 @@ async fn password_reset_link(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let user_id = parse_id(&id)?;
-    let choice: TenantChoice = optional_json(&body)?;
-    let tenant_id = target_tenant(&state, &actor, user_id, choice).await?;
+    let (user_id, tenant_id) = user_action_target(&state, &actor, &id, &body).await?;
     recovery::send_reset_link(&state, &actor, &meta, user_id, tenant_id).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(serde_json::json!({ "sent": true, "tenantId": tenant_id })),
     ))
+}
+
+/// "Invite user": `POST /users` with `{"email", "displayName", "username"?, "tenantId"?, "role"?}`.
+async fn invite(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    Extension(meta): Extension<app::server::RequestMeta>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<InviteOutcome>), ApiError> {
+    let request: InviteRequest = required_json(&body)?;
+    let outcome = invites::invite(&state, &actor, &meta, request).await?;
+    Ok((StatusCode::CREATED, Json(outcome)))
+}
+
+/// The user and workspace a per-user action is for, from the path and the optional body.
+async fn user_action_target(
+    state: &AppState,
+    actor: &app::server::Actor,
+    id: &str,
+    body: &Bytes,
+) -> Result<(Uuid, Uuid), AppError> {
+    let user_id = parse_id(id)?;
+    let choice: TenantChoice = optional_json(body)?;
+    Ok((user_id, target_tenant(state, actor, user_id, choice).await?))
+}
+
+/// "Resend Invite": a new emailed link; older links stop working.
+async fn resend_invite(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    Extension(meta): Extension<app::server::RequestMeta>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<InviteOutcome>), ApiError> {
+    let (user_id, tenant_id) = user_action_target(&state, &actor, &id, &body).await?;
+    let outcome = invites::resend(&state, &actor, &meta, user_id, tenant_id).await?;
+    Ok((StatusCode::ACCEPTED, Json(outcome)))
+}
+
+/// "Revoke Invite".
+async fn revoke_invite(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    Extension(meta): Extension<app::server::RequestMeta>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (user_id, tenant_id) = user_action_target(&state, &actor, &id, &body).await?;
+    invites::revoke(&state, &actor, &meta, user_id, tenant_id).await?;
+    Ok(Json(serde_json::json!({ "revoked": true, "tenantId": tenant_id })))
+}
+
+/// "Generate Access Link": the URL to copy; older links stop working.
+async fn access_link(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    Extension(meta): Extension<app::server::RequestMeta>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<AccessLink>), ApiError> {
+    let (user_id, tenant_id) = user_action_target(&state, &actor, &id, &body).await?;
+    let link = invites::access_link(&state, &actor, &meta, user_id, tenant_id).await?;
+    Ok((StatusCode::CREATED, Json(link)))
+}
+
+/// "Generate Temporary Password": shown once in this answer.
+async fn temporary_password(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    Extension(meta): Extension<app::server::RequestMeta>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<TemporaryPassword>), ApiError> {
+    let (user_id, tenant_id) = user_action_target(&state, &actor, &id, &body).await?;
+    let password = temporary_passwords::generate(&state, &actor, &meta, user_id, tenant_id).await?;
+    Ok((StatusCode::CREATED, Json(password)))
 }

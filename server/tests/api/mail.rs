@@ -68,6 +68,48 @@ impl Drop for SmtpSink {
     }
 }
 
+pub struct Mailbox {
+    pub sink: SmtpSink,
+    pub mailer: SmtpMailer,
+}
+
+impl Mailbox {
+    pub fn new() -> Self {
+        let sink = SmtpSink::start();
+        let mailer = SmtpMailer::from_url(&sink.url(), "Latchkey <no-reply@localhost>").unwrap();
+        Self { sink, mailer }
+    }
+
+    /// Delivers the outbox and returns every message received so far.
+    pub async fn deliver(&self, app: &TestApp) -> Vec<String> {
+        deliver_due(&app.state, &self.mailer, 50).await.unwrap();
+        self.sink.messages()
+    }
+
+    /// The code in the newest message.
+    pub async fn latest_code(&self, app: &TestApp) -> String {
+        let messages = self.deliver(app).await;
+        let last = messages.last().expect("a message");
+        let subject = last.lines().find(|l| l.starts_with("Subject:")).expect("subject");
+        subject.rsplit(' ').next().unwrap().trim().to_owned()
+    }
+}
+
+/// Undoes quoted-printable line folding, enough to read a link.
+pub fn unfold(mail: &str) -> String {
+    mail.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=")
+}
+
+/// The token of the link in a mail.
+pub fn link_token(mail: &str) -> String {
+    let mail = unfold(mail);
+    let start = mail.find("#token=").expect("link in the mail") + "#token=".len();
+    mail[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
 fn email(to: &str, text: &str) -> OutgoingEmail {
     OutgoingEmail {
         to: to.into(),

@@ -4,8 +4,11 @@
 mod helpers;
 
 mod hosts;
+mod invites;
 mod mail;
+mod outbox;
 mod recovery;
 mod rest;
 mod server_functions;
 mod sign_in;
+mod temporary_passwords;

@@ -1,58 +1,14 @@
 //! Forgot password with an emailed code, end to end over HTTP and real SMTP.
 
 use crate::helpers::*;
-use crate::mail::SmtpSink;
+use crate::mail::{Mailbox, link_token, unfold};
 use app::api::{CheckNewPassword, CompletePasswordReset, RequestPasswordReset, VerifyResetCode};
 use app::server::entities::security_events;
-use app::server::mail::SmtpMailer;
-use app::server::services::outbox::deliver_due;
 use app::types::{CodeRequested, PasswordStrength, ResetTicket};
 use chrono::Duration;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 const NEW_PASSWORD: &str = "violet kettle orbit 42";
-
-struct Mailbox {
-    sink: SmtpSink,
-    mailer: SmtpMailer,
-}
-
-impl Mailbox {
-    fn new() -> Self {
-        let sink = SmtpSink::start();
-        let mailer = SmtpMailer::from_url(&sink.url(), "Latchkey <no-reply@localhost>").unwrap();
-        Self { sink, mailer }
-    }
-
-    /// Delivers the outbox and returns every message received so far.
-    async fn deliver(&self, app: &TestApp) -> Vec<String> {
-        deliver_due(&app.state, &self.mailer, 50).await.unwrap();
-        self.sink.messages()
-    }
-
-    /// The code in the newest message.
-    async fn latest_code(&self, app: &TestApp) -> String {
-        let messages = self.deliver(app).await;
-        let last = messages.last().expect("a message");
-        let subject = last.lines().find(|l| l.starts_with("Subject:")).expect("subject");
-        subject.rsplit(' ').next().unwrap().trim().to_owned()
-    }
-}
-
-/// Undoes quoted-printable line folding, enough to read a link.
-fn unfold(mail: &str) -> String {
-    mail.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=")
-}
-
-/// The token of the reset link in a mail.
-fn link_token(mail: &str) -> String {
-    let mail = unfold(mail);
-    let start = mail.find("#token=").expect("link in the mail") + "#token=".len();
-    mail[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .collect()
-}
 
 async fn request(browser: &Browser, identifier: &str) -> FnResult<CodeRequested> {
     browser

@@ -19,3 +19,13 @@ pub fn require(actor: &Actor, permission: &str, tenant_id: Uuid) -> Result<(), A
     }
     Ok(())
 }
+
+/// For settings of the whole deployment: only the operator's own admins, with `permission`.
+pub fn require_operator(actor: &Actor, permission: &str) -> Result<(), AppError> {
+    if actor.tenant.kind != TenantKind::Operator.as_str() {
+        return Err(AppError::forbidden(
+            "Only the operator's admins can do this, in the admin console.",
+        ));
+    }
+    require(actor, permission, actor.tenant.id)
+}

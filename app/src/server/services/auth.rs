@@ -166,6 +166,10 @@ pub async fn sign_in(
     if let Some(failure) = membership_refusal(realm, &membership, now()) {
         return Err(refuse(state, realm, meta, &identifier, Some(user.id), AppError::auth(failure)).await);
     }
+    if super::temporary_passwords::expired(db, &user, realm.tenant.id, now()).await? {
+        let error = AppError::auth(AuthFailure::TemporaryPasswordExpired);
+        return Err(refuse(state, realm, meta, &identifier, Some(user.id), error).await);
+    }
 
     if verification.needs_rehash {
         let fresh = state.hasher.hash(password.expose()).await?;
@@ -315,8 +319,23 @@ pub async fn current_session(
     })))
 }
 
-/// The actor, or the error a page shows when there is none.
+/// The actor, or the error a page shows when there is none. Someone who signed in with a
+/// temporary password gets nothing here until they have chosen their own.
 pub async fn require_session(
+    state: &AppState,
+    realm: &Realm,
+    meta: &RequestMeta,
+    token: Option<&str>,
+) -> Result<Actor, AppError> {
+    let actor = require_session_allowing_password_change(state, realm, meta, token).await?;
+    if actor.user.must_change_password {
+        return Err(AppError::auth(AuthFailure::PasswordChangeRequired));
+    }
+    Ok(actor)
+}
+
+/// The actor, even one who must change their password first: for that change itself.
+pub async fn require_session_allowing_password_change(
     state: &AppState,
     realm: &Realm,
     meta: &RequestMeta,

@@ -7,12 +7,15 @@ pub mod auth;
 pub mod demo;
 pub mod events;
 pub mod hosts;
+pub mod invites;
+pub mod one_time;
 pub mod outbox;
 pub mod recovery;
 pub mod roles;
 pub mod send_throttle;
 pub mod sessions;
 pub mod setup;
+pub mod temporary_passwords;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
@@ -24,4 +27,13 @@ use sea_orm::DbErr;
 pub(crate) fn db_error(error: DbErr) -> AppError {
     tracing::error!(%error, "database error");
     AppError::internal()
+}
+
+/// A unique-constraint violation becomes a 409 with `message` (two admins inviting one address
+/// at once); anything else is a database error.
+pub(crate) fn conflict_or_db_error(error: DbErr, message: &str) -> AppError {
+    if matches!(error.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) {
+        return AppError::conflict(message);
+    }
+    db_error(error)
 }

@@ -1,15 +1,22 @@
 //! The outbox (DESIGN.md, "Outbox"): every email is a row written with the change that caused
 //! it, delivered later with retries and backoff. Bodies carry codes and links, so they are sealed.
 
-use super::db_error;
+use super::access::require_operator;
+use super::roles::permission::SETTINGS_MANAGE;
+use super::{audit, db_error};
 use crate::AppError;
-use crate::server::AppState;
 use crate::server::crypto::Cipher;
 use crate::server::entities::outbox::{self, Column, OutboxChannel, OutboxStatus};
+use crate::server::entities::tenants;
 use crate::server::mail::{Mailer, OutgoingEmail};
+use crate::server::{Actor, AppState, RequestMeta};
+use crate::types::{OutboxMessage, OutboxMessageBody, OutboxPage};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set, TransactionTrait,
+};
 use uuid::Uuid;
 
 /// After this many failed attempts a message is marked failed and left for an admin to see.
@@ -141,6 +148,147 @@ pub fn spawn_worker(state: AppState, mailer: std::sync::Arc<dyn Mailer>, interva
             tokio::time::sleep(interval).await;
         }
     });
+}
+
+/// Rows of Settings > Outbox per page.
+pub const PAGE_SIZE: u64 = 50;
+
+fn summary(row: outbox::Model, tenant_names: &std::collections::HashMap<Uuid, String>) -> OutboxMessage {
+    OutboxMessage {
+        id: row.id,
+        tenant_name: row.tenant_id.and_then(|id| tenant_names.get(&id).cloned()),
+        channel: row.channel,
+        recipient: row.recipient,
+        subject: row.subject,
+        status: row.status,
+        attempts: row.attempts,
+        last_error: row.last_error,
+        created_at: row.created_at,
+        next_attempt_at: row.next_attempt_at,
+        sent_at: row.sent_at,
+    }
+}
+
+/// Settings > Outbox: newest first, optionally one status, in pages of [`PAGE_SIZE`] (keyset on
+/// the time-ordered id, so deep pages cost the same as the first).
+pub async fn list(
+    state: &AppState,
+    actor: &Actor,
+    status: Option<&str>,
+    before: Option<&str>,
+) -> Result<OutboxPage, AppError> {
+    require_operator(actor, SETTINGS_MANAGE)?;
+    let status = match status.map(str::trim).filter(|s| !s.is_empty() && *s != "all") {
+        Some(raw) => Some(
+            raw.parse::<OutboxStatus>()
+                .map_err(|_| AppError::invalid("status", "Choose a status: pending, sent or failed."))?,
+        ),
+        None => None,
+    };
+    let before =
+        match before.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(raw) => Some(raw.parse::<Uuid>().map_err(|_| {
+                AppError::invalid("before", "That page cursor is not valid. Start from the first page.")
+            })?),
+            None => None,
+        };
+    let db = &state.db;
+    let mut query = outbox::Entity::find().order_by_desc(Column::Id).limit(PAGE_SIZE + 1);
+    if let Some(status) = status {
+        query = query.filter(Column::Status.eq(status));
+    }
+    if let Some(before) = before {
+        query = query.filter(Column::Id.lt(before));
+    }
+    let mut rows = query.all(db).await.map_err(db_error)?;
+    let next_cursor = (rows.len() as u64 > PAGE_SIZE).then(|| {
+        rows.truncate(PAGE_SIZE as usize);
+        rows.last().map(|r| r.id.to_string())
+    });
+    let tenant_ids: Vec<Uuid> = rows.iter().filter_map(|r| r.tenant_id).collect();
+    let tenant_names = tenants::Entity::find()
+        .filter(tenants::Column::Id.is_in(tenant_ids))
+        .all(db)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(|t| (t.id, t.name))
+        .collect();
+    let count = |status: OutboxStatus| outbox::Entity::find().filter(Column::Status.eq(status)).count(db);
+    Ok(OutboxPage {
+        messages: rows.into_iter().map(|row| summary(row, &tenant_names)).collect(),
+        next_cursor: next_cursor.flatten(),
+        pending: count(OutboxStatus::Pending).await.map_err(db_error)?,
+        sent: count(OutboxStatus::Sent).await.map_err(db_error)?,
+        failed: count(OutboxStatus::Failed).await.map_err(db_error)?,
+        smtp_configured: state.config.smtp_configured,
+    })
+}
+
+async fn find(state: &AppState, id: Uuid) -> Result<outbox::Model, AppError> {
+    outbox::Entity::find_by_id(id)
+        .one(&state.db)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| AppError::not_found("No such message in the outbox."))
+}
+
+/// Opens one message for reading. It may hold a live code or link, so reading it is audited.
+pub async fn read(
+    state: &AppState,
+    actor: &Actor,
+    meta: &RequestMeta,
+    id: Uuid,
+) -> Result<OutboxMessageBody, AppError> {
+    require_operator(actor, SETTINGS_MANAGE)?;
+    let row = find(state, id).await?;
+    let email = open(&state.cipher, &row).ok_or_else(|| {
+        tracing::error!(message_id = %row.id, "outbox message could not be decrypted");
+        AppError::internal()
+    })?;
+    let change = audit::Change {
+        action: "outbox.message_read",
+        target_type: "outbox_message",
+        target_id: Some(row.id.to_string()),
+        tenant_id: row.tenant_id,
+        before: None,
+        after: Some(serde_json::json!({ "recipient": row.recipient })),
+    };
+    audit::record(&state.db, state.clock.as_ref(), actor, meta, change).await?;
+    Ok(OutboxMessageBody {
+        id: row.id,
+        recipient: email.to,
+        subject: email.subject,
+        text: email.text,
+    })
+}
+
+/// "Retry now": a failed or waiting message is due at once with a fresh set of attempts.
+pub async fn retry(state: &AppState, actor: &Actor, meta: &RequestMeta, id: Uuid) -> Result<OutboxMessage, AppError> {
+    require_operator(actor, SETTINGS_MANAGE)?;
+    let row = find(state, id).await?;
+    if row.status == OutboxStatus::Sent.as_str() {
+        return Err(AppError::conflict("This message was already sent."));
+    }
+    let now = state.clock.now();
+    let before = serde_json::json!({ "status": row.status, "attempts": row.attempts });
+    let txn = state.db.begin().await.map_err(db_error)?;
+    let mut active: outbox::ActiveModel = row.into();
+    active.status = Set(OutboxStatus::Pending.into());
+    active.attempts = Set(0);
+    active.next_attempt_at = Set(now);
+    let row = active.update(&txn).await.map_err(db_error)?;
+    let change = audit::Change {
+        action: "outbox.retry",
+        target_type: "outbox_message",
+        target_id: Some(row.id.to_string()),
+        tenant_id: row.tenant_id,
+        before: Some(before),
+        after: Some(serde_json::json!({ "status": "pending", "attempts": 0 })),
+    };
+    audit::record(&txn, state.clock.as_ref(), actor, meta, change).await?;
+    txn.commit().await.map_err(db_error)?;
+    Ok(summary(row, &Default::default()))
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! code voids the older ones without resetting the failure count; then a new password.
 
 use super::events::{self, NewEvent};
+use super::one_time::{self, NewSecret};
 use super::{db_error, outbox, send_throttle, sessions};
 use crate::AppError;
 use crate::domain::{Identifier, NewPassword, password_strength};
@@ -15,7 +16,6 @@ use crate::types::{
     CodeRequested, MembershipStatus, PasswordStrength, RealmKind, ResetTicket, SecurityEventType, SignInMode,
 };
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
@@ -85,36 +85,21 @@ pub async fn request_code(state: &AppState, realm: &Realm, identifier: &str) -> 
             .map_err(db_error)?;
         // A resend voids older codes but keeps their failure count.
         let failures_so_far = older.as_ref().map_or(0, |o| o.failed_attempts);
-        one_time_secrets::Entity::update_many()
-            .col_expr(Column::SupersededAt, Expr::value(now))
-            .filter(Column::UserId.eq(user.id))
-            .filter(Column::TenantId.eq(realm.tenant.id))
-            .filter(Column::Purpose.eq(SecretPurpose::PasswordResetCode))
-            .filter(Column::SupersededAt.is_null())
-            .exec(&txn)
-            .await
-            .map_err(db_error)?;
         let id = Uuid::now_v7();
         let code = format!("{:06}", random_u64() % 1_000_000);
-        one_time_secrets::ActiveModel {
-            id: Set(id),
-            purpose: Set(SecretPurpose::PasswordResetCode.into()),
-            user_id: Set(user.id),
-            tenant_id: Set(realm.tenant.id),
-            secret_hash: Set(code_hash(state, id, &code)),
-            expires_at: Set(now + CODE_LIFETIME),
-            max_uses: Set(1),
-            use_count: Set(0),
-            failed_attempts: Set(failures_so_far),
-            superseded_at: Set(None),
-            consumed_at: Set(None),
-            created_by_user_id: Set(None),
-            data: Set(None),
-            created_at: Set(now),
-        }
-        .insert(&txn)
-        .await
-        .map_err(db_error)?;
+        let secret = NewSecret {
+            id,
+            purpose: SecretPurpose::PasswordResetCode,
+            supersedes: &[SecretPurpose::PasswordResetCode],
+            user_id: user.id,
+            tenant_id: realm.tenant.id,
+            secret_hash: code_hash(state, id, &code),
+            expires_at: now + CODE_LIFETIME,
+            failed_attempts: failures_so_far,
+            created_by: None,
+            data: None,
+        };
+        one_time::issue(&txn, secret, now).await?;
         let url = state.config.workspace_url(realm.label());
         let tenant = &realm.tenant.name;
         let email = compose(
@@ -187,13 +172,7 @@ pub async fn verify_code(
         ));
     }
     if code_hash(state, secret.id, &code) != secret.secret_hash {
-        // Counted atomically, so parallel guesses cannot exceed the limit.
-        one_time_secrets::Entity::update_many()
-            .col_expr(Column::FailedAttempts, Expr::col(Column::FailedAttempts).add(1))
-            .filter(Column::Id.eq(secret.id))
-            .exec(db)
-            .await
-            .map_err(db_error)?;
+        one_time::count_failure(db, secret.id).await?;
         let event = NewEvent {
             event_type: SecurityEventType::InvalidCode,
             user_id: Some(user.id),
@@ -211,26 +190,13 @@ pub async fn verify_code(
         });
     }
     let txn = db.begin().await.map_err(db_error)?;
-    if !consume(&txn, secret.id, now).await? {
+    if !one_time::consume(&txn, secret.id, now).await? {
         return Err(invalid_code());
     }
     let token = random_token();
     new_ticket(&txn, user.id, realm.tenant.id, &token, now + TICKET_LIFETIME, None, now).await?;
     txn.commit().await.map_err(db_error)?;
     Ok(ResetTicket { token })
-}
-
-/// Uses a one-time secret up. `false` when a parallel request used it first.
-async fn consume(db: &impl ConnectionTrait, secret_id: Uuid, now: DateTime<Utc>) -> Result<bool, AppError> {
-    let consumed = one_time_secrets::Entity::update_many()
-        .col_expr(Column::ConsumedAt, Expr::value(now))
-        .col_expr(Column::UseCount, Expr::col(Column::UseCount).add(1))
-        .filter(Column::Id.eq(secret_id))
-        .filter(Column::ConsumedAt.is_null())
-        .exec(db)
-        .await
-        .map_err(db_error)?;
-    Ok(consumed.rows_affected == 1)
 }
 
 /// Stores a set-password ticket (the same kind an admin's reset link carries), voiding older ones.
@@ -243,35 +209,19 @@ pub async fn new_ticket(
     created_by: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    one_time_secrets::Entity::update_many()
-        .col_expr(Column::SupersededAt, Expr::value(now))
-        .filter(Column::UserId.eq(user_id))
-        .filter(Column::TenantId.eq(tenant_id))
-        .filter(Column::Purpose.eq(SecretPurpose::ResetLink))
-        .filter(Column::SupersededAt.is_null())
-        .exec(db)
-        .await
-        .map_err(db_error)?;
-    one_time_secrets::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        purpose: Set(SecretPurpose::ResetLink.into()),
-        user_id: Set(user_id),
-        tenant_id: Set(tenant_id),
-        secret_hash: Set(secret_hash(token)),
-        expires_at: Set(expires_at),
-        max_uses: Set(1),
-        use_count: Set(0),
-        failed_attempts: Set(0),
-        superseded_at: Set(None),
-        consumed_at: Set(None),
-        created_by_user_id: Set(created_by),
-        data: Set(created_by.map(|_| json!({ "admin_reset": true }))),
-        created_at: Set(now),
-    }
-    .insert(db)
-    .await
-    .map_err(db_error)?;
-    Ok(())
+    let secret = NewSecret {
+        id: Uuid::now_v7(),
+        purpose: SecretPurpose::ResetLink,
+        supersedes: &[SecretPurpose::ResetLink],
+        user_id,
+        tenant_id,
+        secret_hash: secret_hash(token),
+        expires_at,
+        failed_attempts: 0,
+        created_by,
+        data: created_by.map(|_| json!({ "admin_reset": true })),
+    };
+    one_time::issue(db, secret, now).await
 }
 
 fn ticket_expired() -> AppError {
@@ -282,7 +232,7 @@ fn ticket_expired() -> AppError {
 }
 
 /// The account's own words, which make a password weak when it contains them.
-fn user_inputs(user: &users::Model) -> [&str; 3] {
+pub(crate) fn user_inputs(user: &users::Model) -> [&str; 3] {
     [
         user.email.as_str(),
         user.display_name.as_str(),
@@ -300,15 +250,14 @@ async fn ticket_holder(
         return Ok(None);
     }
     let now = state.clock.now();
-    let secret = one_time_secrets::Entity::find()
-        .filter(Column::SecretHash.eq(secret_hash(token)))
-        .filter(Column::Purpose.eq(SecretPurpose::ResetLink))
-        .one(&state.db)
-        .await
-        .map_err(db_error)?
-        .filter(|s| {
-            s.tenant_id == realm.tenant.id && s.superseded_at.is_none() && s.consumed_at.is_none() && s.expires_at > now
-        });
+    let secret = one_time::find_live(
+        &state.db,
+        &secret_hash(token),
+        &[SecretPurpose::ResetLink],
+        realm.tenant.id,
+        now,
+    )
+    .await?;
     let Some(secret) = secret else {
         return Ok(None);
     };
@@ -326,7 +275,24 @@ pub async fn strength_for_ticket(
     token: &str,
     password: &str,
 ) -> Result<PasswordStrength, AppError> {
-    let (_, user) = ticket_holder(state, realm, token).await?.ok_or_else(ticket_expired)?;
+    if token.is_empty() || token.len() > 128 {
+        return Err(ticket_expired());
+    }
+    // The holder of a reset ticket, or of an invite link choosing their first password.
+    let purposes = [
+        SecretPurpose::ResetLink,
+        SecretPurpose::Invite,
+        SecretPurpose::AccessLink,
+    ];
+    let now = state.clock.now();
+    let secret = one_time::find_live(&state.db, &secret_hash(token), &purposes, realm.tenant.id, now)
+        .await?
+        .ok_or_else(ticket_expired)?;
+    let user = users::Entity::find_by_id(secret.user_id)
+        .one(&state.db)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(ticket_expired)?;
     Ok(password_strength(password, &user_inputs(&user)))
 }
 
@@ -344,49 +310,21 @@ pub async fn complete(
     password: String,
     confirm: String,
 ) -> Result<(), AppError> {
-    let expired = || {
-        AppError::invalid(
-            "token",
-            "This password reset has expired or was already used. Start again from \"Forgot password?\".",
-        )
-    };
-    if token.is_empty() || token.len() > 128 {
-        return Err(expired());
-    }
     let now = state.clock.now();
     let db = &state.db;
-    let secret = one_time_secrets::Entity::find()
-        .filter(Column::SecretHash.eq(secret_hash(token)))
-        .filter(Column::Purpose.eq(SecretPurpose::ResetLink))
-        .one(db)
-        .await
-        .map_err(db_error)?
-        .filter(|s| {
-            s.tenant_id == realm.tenant.id && s.superseded_at.is_none() && s.consumed_at.is_none() && s.expires_at > now
-        })
-        .ok_or_else(expired)?;
-    let user = users::Entity::find_by_id(secret.user_id)
-        .one(db)
-        .await
-        .map_err(db_error)?
-        .ok_or_else(expired)?;
+    let (secret, user) = ticket_holder(state, realm, token).await?.ok_or_else(ticket_expired)?;
     if password != confirm {
         return Err(AppError::invalid("confirm", "The two passwords are not the same."));
     }
-    let user_inputs = [
-        user.email.as_str(),
-        user.display_name.as_str(),
-        user.username.as_deref().unwrap_or_default(),
-    ];
-    let password = NewPassword::parse(password, &user_inputs)?;
+    let password = NewPassword::parse(password, &user_inputs(&user))?;
     let admin_reset = secret.created_by_user_id.is_some();
     if !admin_reset && user.password_changed_at.is_some_and(|t| now - t < MIN_PASSWORD_AGE) {
         return Err(too_recent());
     }
     let hash = state.hasher.hash(password.expose()).await?;
     let txn = db.begin().await.map_err(db_error)?;
-    if !consume(&txn, secret.id, now).await? {
-        return Err(expired());
+    if !one_time::consume(&txn, secret.id, now).await? {
+        return Err(ticket_expired());
     }
     store_new_password(
         &txn,
@@ -411,7 +349,7 @@ pub async fn complete(
 
 /// Saves a new password hash and does what every password change entails: all sessions end,
 /// a security event is written and the user is told by email. MFA is left as it is.
-async fn store_new_password(
+pub(crate) async fn store_new_password(
     txn: &impl ConnectionTrait,
     state: &AppState,
     realm: &Realm,
@@ -525,36 +463,22 @@ pub async fn send_reset_link(
     tenant_id: Uuid,
 ) -> Result<(), AppError> {
     use super::roles::permission::USERS_SUPPORT;
-    use crate::server::entities::tenants;
     super::access::require(actor, USERS_SUPPORT, tenant_id)?;
     let db = &state.db;
-    let not_found = || AppError::not_found("No such user in this workspace.");
-    let tenant = tenants::Entity::find_by_id(tenant_id)
-        .one(db)
-        .await
-        .map_err(db_error)?
-        .ok_or_else(not_found)?;
-    let user = users::Entity::find_by_id(user_id)
-        .one(db)
-        .await
-        .map_err(db_error)?
-        .ok_or_else(not_found)?;
-    let membership = super::users::membership(db, user.id, tenant.id)
-        .await?
-        .ok_or_else(not_found)?;
-    if tenant.sign_in_mode == SignInMode::Sso.as_str() && tenant.kind != crate::types::TenantKind::Operator.as_str() {
-        return Err(AppError::conflict(
-            "Password reset is not available: this account signs in with SSO.",
-        ));
-    }
-    if matches!(
-        membership.status.parse::<MembershipStatus>(),
-        Ok(MembershipStatus::Pending | MembershipStatus::Disabled)
-    ) {
-        return Err(AppError::conflict(
-            "Password reset is not available: the account is not active (resend the invite, or enable access first).",
-        ));
-    }
+    let super::users::Target { tenant, user, .. } = {
+        let target = super::users::target(db, user_id, tenant_id).await?;
+        if target.signs_in_with_sso() {
+            return Err(AppError::conflict(
+                "Password reset is not available: this account signs in with SSO.",
+            ));
+        }
+        if matches!(target.status(), MembershipStatus::Pending | MembershipStatus::Disabled) {
+            return Err(AppError::conflict(
+                "Password reset is not available: the account is not active (resend the invite, or enable access first).",
+            ));
+        }
+        target
+    };
     let now = state.clock.now();
     let token = random_token();
     let url = format!(

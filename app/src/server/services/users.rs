@@ -143,3 +143,43 @@ pub async fn revoke_own_session(state: &AppState, actor: &Actor, session_id: Uui
     }
     sessions::delete(&state.db, session_id).await
 }
+
+/// A user and their membership of one workspace, for an admin action on them. Any part that is
+/// missing answers the same "not found", so the answer does not reveal which.
+pub struct Target {
+    pub tenant: tenants::Model,
+    pub user: users::Model,
+    pub membership: memberships::Model,
+}
+
+impl Target {
+    pub fn status(&self) -> MembershipStatus {
+        self.membership.status.parse().unwrap_or(MembershipStatus::Disabled)
+    }
+
+    /// A customer tenant that signs in with SSO (the operator org always has passwords).
+    pub fn signs_in_with_sso(&self) -> bool {
+        self.tenant.kind != TenantKind::Operator.as_str()
+            && self.tenant.sign_in_mode == crate::types::SignInMode::Sso.as_str()
+    }
+}
+
+pub async fn target(db: &impl ConnectionTrait, user_id: Uuid, tenant_id: Uuid) -> Result<Target, AppError> {
+    let not_found = || AppError::not_found("No such user in this workspace.");
+    let tenant = tenants::Entity::find_by_id(tenant_id)
+        .one(db)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(not_found)?;
+    let user = users::Entity::find_by_id(user_id)
+        .one(db)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(not_found)?;
+    let membership = membership(db, user.id, tenant.id).await?.ok_or_else(not_found)?;
+    Ok(Target {
+        tenant,
+        user,
+        membership,
+    })
+}
