@@ -5,7 +5,7 @@ pub mod admin;
 pub use admin::*;
 
 use crate::AppError;
-use crate::types::{CodeRequested, HostInfo, InviteInfo, MyAccount, PasswordStrength, ResetTicket, Viewer};
+use crate::types::{CodeRequested, HostInfo, InviteInfo, MyAccount, ResetTicket, Viewer};
 use leptos::prelude::*;
 use uuid::Uuid;
 
@@ -148,20 +148,20 @@ pub async fn complete_password_reset(token: String, password: String, confirm: S
     crate::server::services::recovery::complete(&ctx.state, &ctx.realm, &ctx.meta, &token, password, confirm).await
 }
 
-/// The new-password check, for the strength meter while the user types. It judges passwords
-/// only for an account that may set one: the holder of a reset ticket, or (with an empty
-/// token) the signed-in user.
+/// The account's own words (email, name, username) that the strength meter, running the same
+/// check as the server in a web worker, must weigh: for the holder of a reset ticket or invite
+/// link, or (with an empty token) the signed-in user.
 #[server]
-pub async fn check_new_password(token: String, password: String) -> Result<PasswordStrength, AppError> {
+pub async fn get_account_words(token: String) -> Result<Vec<String>, AppError> {
     use crate::server::services::{auth, recovery};
     let ctx = ssr::context()?;
     if token.is_empty() {
         let actor =
             auth::require_session_allowing_password_change(&ctx.state, &ctx.realm, &ctx.meta, ctx.session_token())
                 .await?;
-        return Ok(recovery::strength_for_user(&actor.user, &password));
+        return Ok(recovery::words_for_user(&actor.user));
     }
-    recovery::strength_for_ticket(&ctx.state, &ctx.realm, &token, &password).await
+    recovery::words_for_ticket(&ctx.state, &ctx.realm, &token).await
 }
 
 /// My account > Change password. Every session ends, so the page signs in again afterwards.
@@ -215,7 +215,7 @@ pub fn register_server_functions() {
     register_explicit::<RequestPasswordReset>();
     register_explicit::<VerifyResetCode>();
     register_explicit::<CompletePasswordReset>();
-    register_explicit::<CheckNewPassword>();
+    register_explicit::<GetAccountWords>();
     register_explicit::<ChangeMyPassword>();
     register_explicit::<GetInvite>();
     register_explicit::<AcceptInvite>();

@@ -6,7 +6,9 @@ mod reference;
 
 pub use identifiers::{DisplayName, Email, Identifier, Slug, Username};
 #[cfg(feature = "ssr")]
-pub use password::{NewPassword, password_strength};
+pub use password::NewPassword;
+#[cfg(feature = "strength")]
+pub use password::password_strength;
 pub use password::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, PasswordStrength, SignInPassword};
 pub use reference::SupportReference;
 

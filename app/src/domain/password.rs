@@ -58,14 +58,16 @@ mod tests {
 
 pub use crate::types::PasswordStrength;
 
-#[cfg(feature = "ssr")]
+#[cfg(feature = "strength")]
 /// zxcvbn score 3 means "safely unguessable: moderate protection from offline attacks".
 const MIN_SCORE: u8 = 3;
 
 /// Judges a new password. `user_inputs` are the account's own words (email, name, username),
 /// which make a password weak when it contains them. The browser runs this same function for
-/// the strength meter (compiled to WASM), so the meter never disagrees with the server.
-#[cfg(feature = "ssr")]
+/// the strength meter (compiled to WASM, in a web worker loaded only by pages that set a
+/// password, so its dictionaries stay out of the main bundle), so the meter never disagrees
+/// with the server.
+#[cfg(feature = "strength")]
 pub fn password_strength(password: &str, user_inputs: &[&str]) -> PasswordStrength {
     let chars = password.chars().count();
     let (score, warning, suggestions) = if password.is_empty() {

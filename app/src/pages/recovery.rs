@@ -1,11 +1,15 @@
 //! Forgot password → Verify code → Set new password, on the tenant (or admin) host.
 
 use crate::AppError;
-use crate::api::{CheckNewPassword, CompletePasswordReset, RequestPasswordReset, VerifyResetCode};
+use crate::api::{CompletePasswordReset, RequestPasswordReset, VerifyResetCode, get_account_words};
 use crate::components::ErrorNotice;
-use crate::types::{HostInfo, RealmKind, SignInMode};
+use crate::types::{HostInfo, PasswordStrength, RealmKind, SignInMode};
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
 
 pub const PASSWORD_CHANGED: &str = "Your password was changed. Sign in with your new password.";
 
@@ -168,25 +172,85 @@ pub fn VerifyCodePage() -> impl IntoView {
     .into_any()
 }
 
-/// The strength meter for a reset ticket, or for the signed-in user when `token` is empty. The check runs on the server (the same code that decides whether the
-/// password is accepted), asked 300 ms after the user stops typing.
+/// The password check in a web worker (`strength-worker`, built by Trunk from the same
+/// `password_strength` the server runs). The worker says "ready" once it listens; a request made
+/// before that waits, and only the newest one is kept.
+struct StrengthWorker {
+    worker: web_sys::Worker,
+    ready: Rc<Cell<bool>>,
+    waiting: Rc<RefCell<Option<String>>>,
+    _on_message: Closure<dyn Fn(web_sys::MessageEvent)>,
+}
+
+impl StrengthWorker {
+    fn start(answers: RwSignal<Option<PasswordStrength>>) -> Option<Self> {
+        let worker = web_sys::Worker::new("/strength-worker_loader.js").ok()?;
+        let ready = Rc::new(Cell::new(false));
+        let waiting = Rc::new(RefCell::new(None::<String>));
+        let (is_ready, queued, sender) = (ready.clone(), waiting.clone(), worker.clone());
+        let on_message = Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+            let Some(data) = event.data().as_string() else {
+                return;
+            };
+            if data == "ready" {
+                is_ready.set(true);
+                if let Some(request) = queued.borrow_mut().take() {
+                    let _ = sender.post_message(&JsValue::from_str(&request));
+                }
+            } else if let Ok(strength) = serde_json::from_str::<PasswordStrength>(&data) {
+                answers.set(Some(strength));
+            }
+        });
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        Some(Self {
+            worker,
+            ready,
+            waiting,
+            _on_message: on_message,
+        })
+    }
+
+    fn judge(&self, password: &str, words: &[String]) {
+        let Ok(request) = serde_json::to_string(&(password, words)) else {
+            return;
+        };
+        if self.ready.get() {
+            let _ = self.worker.post_message(&JsValue::from_str(&request));
+        } else {
+            *self.waiting.borrow_mut() = Some(request);
+        }
+    }
+}
+
+impl Drop for StrengthWorker {
+    fn drop(&mut self) {
+        self.worker.terminate();
+    }
+}
+
+/// The strength meter: the server's own check, run in the browser as the user types. `token`
+/// names the account (a reset ticket or an invite link), or is empty for the signed-in user;
+/// the account's own words make a password weak, so the meter asks the server for them once.
 #[component]
 pub fn StrengthMeter(password: RwSignal<String>, token: String) -> impl IntoView {
-    let check = ServerAction::<CheckNewPassword>::new();
-    let pending_check = StoredValue::new_local(None::<gloo_timers::callback::Timeout>);
+    let answer = RwSignal::new(None::<PasswordStrength>);
+    let words = LocalResource::new(move || get_account_words(token.clone()));
+    let worker = StoredValue::new_local(StrengthWorker::start(answer));
     Effect::new(move |_| {
         let candidate = password.get();
-        let token = token.clone();
-        let timeout = gloo_timers::callback::Timeout::new(300, move || {
-            check.dispatch(CheckNewPassword {
-                token,
-                password: candidate,
-            });
+        let words = words.get().and_then(Result::ok).unwrap_or_default();
+        if candidate.is_empty() {
+            answer.set(None);
+            return;
+        }
+        worker.with_value(|w| {
+            if let Some(w) = w {
+                w.judge(&candidate, &words);
+            }
         });
-        // Replacing the handle cancels the previous, unfired check.
-        pending_check.set_value(Some(timeout));
     });
-    let strength = move || check.value().get().and_then(Result::ok);
+    on_cleanup(move || worker.update_value(|w| drop(w.take())));
+    let strength = move || answer.get();
     view! {
         <div class="meter" data-testid="strength" aria-live="polite">
             <div class="meter-bar">

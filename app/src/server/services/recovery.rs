@@ -6,15 +6,13 @@ use super::events::{self, NewEvent};
 use super::one_time::{self, NewSecret};
 use super::{db_error, outbox, send_throttle, sessions};
 use crate::AppError;
-use crate::domain::{Identifier, NewPassword, password_strength};
+use crate::domain::{Identifier, NewPassword};
 use crate::server::crypto::{random_token, random_u64, secret_hash};
 use crate::server::entities::one_time_secrets::{self, Column, SecretPurpose};
 use crate::server::entities::users;
 use crate::server::mail::{Block, compose};
 use crate::server::{AppState, Realm, RequestMeta};
-use crate::types::{
-    CodeRequested, MembershipStatus, PasswordStrength, RealmKind, ResetTicket, SecurityEventType, SignInMode,
-};
+use crate::types::{CodeRequested, MembershipStatus, RealmKind, ResetTicket, SecurityEventType, SignInMode};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
@@ -268,17 +266,13 @@ async fn ticket_holder(
     Ok(user.map(|user| (secret, user)))
 }
 
-/// The strength meter's answer for a candidate password of the ticket's account.
-pub async fn strength_for_ticket(
-    state: &AppState,
-    realm: &Realm,
-    token: &str,
-    password: &str,
-) -> Result<PasswordStrength, AppError> {
+/// The words of the account behind a reset ticket or an invite link, for the strength meter,
+/// which judges candidates in the browser with the same check as [`NewPassword::parse`]. Only
+/// the holder of a live link learns them, and they are the holder's own.
+pub async fn words_for_ticket(state: &AppState, realm: &Realm, token: &str) -> Result<Vec<String>, AppError> {
     if token.is_empty() || token.len() > 128 {
         return Err(ticket_expired());
     }
-    // The holder of a reset ticket, or of an invite link choosing their first password.
     let purposes = [
         SecretPurpose::ResetLink,
         SecretPurpose::Invite,
@@ -293,12 +287,16 @@ pub async fn strength_for_ticket(
         .await
         .map_err(db_error)?
         .ok_or_else(ticket_expired)?;
-    Ok(password_strength(password, &user_inputs(&user)))
+    Ok(words_for_user(&user))
 }
 
-/// The strength meter's answer for a signed-in user choosing a new password.
-pub fn strength_for_user(user: &users::Model, password: &str) -> PasswordStrength {
-    password_strength(password, &user_inputs(user))
+/// The signed-in user's own words, for the strength meter.
+pub fn words_for_user(user: &users::Model) -> Vec<String> {
+    user_inputs(user)
+        .iter()
+        .filter(|w| !w.is_empty())
+        .map(|w| (*w).to_owned())
+        .collect()
 }
 
 /// Sets the new password with a ticket: every session ends, MFA stays, the user is told by email.
