@@ -61,7 +61,7 @@ test('an acme session is worthless on globex, even with the cookie copied over',
 
 test('an unknown workspace gets the no-such-workspace page', async () => {
   const { context, page } = await newPage();
-  const response = await page.goto(env.latchkey.url('initech'));
+  const response = await page.goto(env.latchkey.url('umbrella'));
   assert.equal(response.status(), 404);
   await page.getByRole('heading', { name: 'No such workspace' }).waitFor();
   await screenshot(page, 'unknown-workspace');

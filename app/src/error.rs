@@ -19,6 +19,10 @@ pub enum AuthFailure {
     /// Signed in with a temporary password: nothing else until a new one is chosen.
     PasswordChangeRequired,
     TemporaryPasswordExpired,
+    /// Signed in with a password; the second factor is still to come.
+    MfaRequired,
+    /// The workspace enforces MFA and the user has no factor yet.
+    MfaEnrollmentRequired,
 }
 
 impl AuthFailure {
@@ -33,6 +37,8 @@ impl AuthFailure {
             Self::NotSignedIn => "not_signed_in",
             Self::PasswordChangeRequired => "password_change_required",
             Self::TemporaryPasswordExpired => "temporary_password_expired",
+            Self::MfaRequired => "mfa_required",
+            Self::MfaEnrollmentRequired => "mfa_enrollment_required",
         }
     }
 
@@ -49,6 +55,8 @@ impl AuthFailure {
             Self::TemporaryPasswordExpired => {
                 "Your temporary password has expired. Ask your administrator for a new one."
             }
+            Self::MfaRequired => "Enter the code from your authenticator app to continue.",
+            Self::MfaEnrollmentRequired => "Set up multi-factor authentication to continue.",
         }
     }
 
@@ -56,7 +64,12 @@ impl AuthFailure {
         match self {
             Self::InvalidCredentials | Self::SessionExpired | Self::NotSignedIn | Self::TemporaryPasswordExpired => 401,
             Self::Locked => 423,
-            Self::Disabled | Self::SsoRequired | Self::WrongHost | Self::PasswordChangeRequired => 403,
+            Self::Disabled
+            | Self::SsoRequired
+            | Self::WrongHost
+            | Self::PasswordChangeRequired
+            | Self::MfaRequired
+            | Self::MfaEnrollmentRequired => 403,
         }
     }
 }

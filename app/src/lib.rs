@@ -3,6 +3,9 @@
 //! The UI, the server functions and the REST API all speak the types in [`types`] and fail with
 //! one [`AppError`]; the rules live in `server::services` (server only).
 
+// The MFA set-up view's type nests deeper than the default limit allows.
+#![recursion_limit = "256"]
+
 // First, so that `text_enum!` is in scope for every module below.
 #[macro_use]
 pub mod types;

@@ -1,8 +1,10 @@
 //! Server functions: each parses its input, builds the request context and calls one service.
 
 pub mod admin;
+pub mod mfa;
 
 pub use admin::*;
+pub use mfa::*;
 
 use crate::AppError;
 use crate::types::{CodeRequested, HostInfo, InviteInfo, MyAccount, ResetTicket, Viewer};
@@ -229,4 +231,10 @@ pub fn register_server_functions() {
     register_explicit::<ListOutbox>();
     register_explicit::<ReadOutboxMessage>();
     register_explicit::<RetryOutboxMessage>();
+    register_explicit::<VerifyMfa>();
+    register_explicit::<StartTotpEnrollment>();
+    register_explicit::<ConfirmTotpEnrollment>();
+    register_explicit::<GetMyMfa>();
+    register_explicit::<RemoveMfaFactor>();
+    register_explicit::<RegenerateRecoveryCodes>();
 }

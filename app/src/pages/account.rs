@@ -48,6 +48,7 @@ fn AccountDetails(account: MyAccount, revoke: ServerAction<RevokeMySession>) -> 
             </dl>
         </section>
         <ChangePassword/>
+        <super::mfa::MyMfaSection/>
         <section>
             <h2>"Workspaces"</h2>
             <table class="table">

@@ -4,13 +4,14 @@
 mod account;
 mod home;
 mod invites;
+mod mfa;
 mod outbox;
 mod recovery;
 mod sign_in;
 
 use crate::api::get_host_info;
 use crate::components::{ErrorNotice, Spinner};
-use crate::types::{HostInfo, RealmKind};
+use crate::types::{HostInfo, MfaStep, RealmKind};
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
@@ -55,9 +56,12 @@ fn Shell(host: HostInfo) -> impl IntoView {
         document.set_title(&format!("{title} · Latchkey"));
     }
     provide_context(host.clone());
-    // Someone signed in with a temporary password sees only the page to replace it.
-    let must_change_password = host.viewer.as_ref().is_some_and(|v| v.must_change_password);
-    let console_nav = host.realm.kind == RealmKind::Operator && host.viewer.is_some() && !must_change_password;
+    // A browser that has a step left (MFA, then a temporary password to replace) sees only
+    // the page for that step.
+    let mfa_step = host.viewer.as_ref().and_then(|v| v.mfa_step);
+    let must_change_password = mfa_step.is_none() && host.viewer.as_ref().is_some_and(|v| v.must_change_password);
+    let gated = mfa_step.is_some() || must_change_password;
+    let console_nav = host.realm.kind == RealmKind::Operator && host.viewer.is_some() && !gated;
     view! {
         <header class="topbar">
             <a class="brand" href="/">
@@ -75,8 +79,12 @@ fn Shell(host: HostInfo) -> impl IntoView {
                 <a href="/settings/outbox">"Settings › Outbox"</a>
             </nav>
         })}
-        {must_change_password.then(|| view! { <invites::ReplaceTemporaryPasswordPage/> })}
-        <Show when=move || !must_change_password>
+        {match mfa_step {
+            Some(MfaStep::Verify) => Some(view! { <mfa::MfaVerifyPage/> }.into_any()),
+            Some(MfaStep::Enroll) => Some(view! { <mfa::MfaEnrollPage/> }.into_any()),
+            None => must_change_password.then(|| view! { <invites::ReplaceTemporaryPasswordPage/> }.into_any()),
+        }}
+        <Show when=move || !gated>
         <Routes fallback=|| view! { <main class="card"><h1>"Page not found"</h1><p><a href="/">"Back to the start"</a></p></main> }>
             <Route path=path!("/") view=home::HomePage/>
             <Route path=path!("/sign-in") view=sign_in::SignInPage/>

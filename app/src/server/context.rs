@@ -53,4 +53,6 @@ pub struct Actor {
     pub tenant: tenants::Model,
     pub session_id: Option<Uuid>,
     pub token_id: Option<Uuid>,
+    /// A browser session that has not passed MFA yet: what it must still do.
+    pub mfa_step: Option<crate::types::MfaStep>,
 }

@@ -92,6 +92,10 @@ text_enum! {
         PasswordChange = "password_change",
         MfaReset = "mfa_reset",
         InviteAccepted = "invite_accepted",
+        MfaEnrolled = "mfa_enrolled",
+        MfaRemoved = "mfa_removed",
+        RecoveryCodeUsed = "recovery_code_used",
+        RecoveryCodesRegenerated = "recovery_codes_regenerated",
     }
 }
 
@@ -113,6 +117,10 @@ impl SecurityEventType {
             Self::PasswordChange => "Password Change",
             Self::MfaReset => "MFA Reset",
             Self::InviteAccepted => "Invite Accepted",
+            Self::MfaEnrolled => "MFA Enrolled",
+            Self::MfaRemoved => "MFA Removed",
+            Self::RecoveryCodeUsed => "Recovery Code Used",
+            Self::RecoveryCodesRegenerated => "Recovery Codes Regenerated",
         }
     }
 }
@@ -144,6 +152,17 @@ pub struct Viewer {
     pub display_name: String,
     pub role_name: String,
     pub must_change_password: bool,
+    /// What this browser must still do before it reaches anything: prove a second factor, or
+    /// set one up where the workspace enforces MFA.
+    pub mfa_step: Option<MfaStep>,
+}
+
+/// The second step of signing in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MfaStep {
+    Verify,
+    Enroll,
 }
 
 /// What the single-page app asks first: where am I, and who am I here.
@@ -318,4 +337,42 @@ pub struct OutboxMessageBody {
     pub recipient: String,
     pub subject: String,
     pub text: String,
+}
+
+/// "Set up MFA": the new authenticator's secret, as a QR code and as text. Shown to its owner
+/// only, while the factor is unconfirmed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpEnrollment {
+    pub factor_id: Uuid,
+    /// Base32, for typing into an authenticator by hand.
+    pub secret: String,
+    pub otpauth_url: String,
+    /// A PNG of the `otpauth://` URL, base64.
+    pub qr_png_base64: String,
+    /// What the authenticator app will show, naming the workspace and its host.
+    pub issuer: String,
+    pub account: String,
+}
+
+/// Recovery codes, shown once: at enrollment and when regenerated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryCodes {
+    pub codes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MfaFactorSummary {
+    pub id: Uuid,
+    pub kind: String,
+    pub label: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// My account > Multi-factor authentication.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MyMfa {
+    pub factors: Vec<MfaFactorSummary>,
+    pub recovery_codes_left: u64,
+    /// This workspace requires a factor: the last one cannot be removed.
+    pub enforced: bool,
 }

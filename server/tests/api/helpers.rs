@@ -216,6 +216,7 @@ impl TestApp {
             tenant,
             session_id: None,
             token_id: None,
+            mfa_step: None,
         }
     }
 

@@ -16,7 +16,7 @@ async fn health_checks_answer_on_any_host_without_a_session() {
 async fn unknown_workspace_is_a_404_page_that_names_no_tenant() {
     let app = spawn_app().await;
     for host in [
-        format!("initech.{}", app.base_domain),
+        format!("umbrella.{}", app.base_domain),
         app.base_domain.clone(),
         format!("a.b.{}", app.base_domain),
         app.addr.to_string(),
@@ -43,7 +43,7 @@ async fn unknown_workspace_is_a_404_page_that_names_no_tenant() {
             app.addr,
             <app::api::GetHostInfo as leptos::server_fn::ServerFn>::PATH
         ))
-        .header("host", format!("initech.{}", app.base_domain))
+        .header("host", format!("umbrella.{}", app.base_domain))
         .send()
         .await
         .unwrap();

@@ -6,6 +6,7 @@ mod helpers;
 mod hosts;
 mod invites;
 mod mail;
+mod mfa;
 mod outbox;
 mod recovery;
 mod rest;

@@ -9,7 +9,9 @@ use crate::domain::{Identifier, SignInPassword};
 use crate::server::crypto::{random_token, secret_hash};
 use crate::server::entities::{memberships, roles, tenants, users as user_rows};
 use crate::server::{Actor, AppState, Realm, RequestMeta};
-use crate::types::{HostInfo, MembershipStatus, RealmKind, SecurityEventType, SignInMode, TenantStatus, Viewer};
+use crate::types::{
+    HostInfo, MembershipStatus, MfaStep, RealmKind, SecurityEventType, SignInMode, TenantStatus, Viewer,
+};
 use crate::{AppError, AuthFailure};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
@@ -184,6 +186,7 @@ pub async fn sign_in(
         .map_err(db_error)?
         .ok_or_else(AppError::internal)?;
     let new_session = sessions::create(db, user.id, realm.tenant.id, meta, now()).await?;
+    let mfa_step = super::mfa::pending_step(db, user.id, &realm.tenant).await?;
     events::record(
         db,
         state.clock.as_ref(),
@@ -205,7 +208,7 @@ pub async fn sign_in(
         if state.config.secure_cookies { "; Secure" } else { "" }
     );
     Ok(SignedIn {
-        viewer: viewer(&user, &role),
+        viewer: viewer(&user, &role, mfa_step),
         session_cookie: sessions::cookie(&new_session.token, state.config.secure_cookies),
         device_cookie,
     })
@@ -255,7 +258,7 @@ async fn wrong_host_error(state: &AppState, user: &user_rows::Model) -> Result<A
     })
 }
 
-pub fn viewer(user: &user_rows::Model, role: &roles::Model) -> Viewer {
+pub fn viewer(user: &user_rows::Model, role: &roles::Model, mfa_step: Option<MfaStep>) -> Viewer {
     Viewer {
         user_id: user.id,
         email: user.email.clone(),
@@ -263,6 +266,7 @@ pub fn viewer(user: &user_rows::Model, role: &roles::Model) -> Viewer {
         display_name: user.display_name.clone(),
         role_name: role.name.clone(),
         must_change_password: user.must_change_password,
+        mfa_step,
     }
 }
 
@@ -309,6 +313,11 @@ pub async fn current_session(
         sessions::delete(&state.db, session.id).await?;
         return Ok(CurrentSession::None);
     }
+    let mfa_step = if session.mfa_verified {
+        None
+    } else {
+        super::mfa::pending_step(&state.db, user.id, &realm.tenant).await?
+    };
     Ok(CurrentSession::SignedIn(Box::new(Actor {
         user,
         membership,
@@ -316,11 +325,12 @@ pub async fn current_session(
         tenant: realm.tenant.clone(),
         session_id: Some(session.id),
         token_id: None,
+        mfa_step,
     })))
 }
 
-/// The actor, or the error a page shows when there is none. Someone who signed in with a
-/// temporary password gets nothing here until they have chosen their own.
+/// The actor, or the error a page shows when there is none. A browser must first pass MFA,
+/// then replace a temporary password, before it gets anything here.
 pub async fn require_session(
     state: &AppState,
     realm: &Realm,
@@ -334,8 +344,23 @@ pub async fn require_session(
     Ok(actor)
 }
 
-/// The actor, even one who must change their password first: for that change itself.
+/// The actor once past MFA, even one who must change their password first: for that change.
 pub async fn require_session_allowing_password_change(
+    state: &AppState,
+    realm: &Realm,
+    meta: &RequestMeta,
+    token: Option<&str>,
+) -> Result<Actor, AppError> {
+    let actor = require_session_before_mfa(state, realm, meta, token).await?;
+    match actor.mfa_step {
+        Some(MfaStep::Verify) => Err(AppError::auth(AuthFailure::MfaRequired)),
+        Some(MfaStep::Enroll) => Err(AppError::auth(AuthFailure::MfaEnrollmentRequired)),
+        None => Ok(actor),
+    }
+}
+
+/// The actor behind a session cookie, whatever is still to do: for the MFA step itself.
+pub async fn require_session_before_mfa(
     state: &AppState,
     realm: &Realm,
     meta: &RequestMeta,
@@ -355,7 +380,7 @@ pub async fn host_info(
     token: Option<&str>,
 ) -> Result<HostInfo, AppError> {
     let (viewer, notice) = match current_session(state, realm, meta, token).await? {
-        CurrentSession::SignedIn(actor) => (Some(self::viewer(&actor.user, &actor.role)), None),
+        CurrentSession::SignedIn(actor) => (Some(self::viewer(&actor.user, &actor.role, actor.mfa_step)), None),
         CurrentSession::Expired => (None, Some(AuthFailure::SessionExpired.default_message().to_owned())),
         CurrentSession::None => (None, None),
     };

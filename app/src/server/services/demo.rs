@@ -88,6 +88,12 @@ const DEMO_USERS: &[DemoUser] = &[
         name: "Gina Globex",
         access: &[("globex", "administrator", "active")],
     },
+    DemoUser {
+        email: "ivy@initech.test",
+        username: Some("ivy"),
+        name: "Ivy Initech",
+        access: &[("initech", "member", "active")],
+    },
 ];
 
 pub struct DemoSummary {
@@ -121,8 +127,9 @@ pub async fn seed(state: &AppState) -> Result<DemoSummary, AppError> {
         let operator = operator(&txn).await?;
         let mut workspaces = vec![operator];
         for (slug, name, mode, mfa) in [
-            ("acme", "Acme Corp", "password", true),
+            ("acme", "Acme Corp", "password", false),
             ("globex", "Globex Inc", "sso", false),
+            ("initech", "Initech", "password", true),
         ] {
             let tenant = tenants::ActiveModel {
                 id: Set(Uuid::now_v7()),
@@ -199,11 +206,12 @@ fn summary_lines(state: &AppState) -> Vec<String> {
     let url = |label: &str| state.config.workspace_url(label);
     let mut lines = vec![
         format!("Admin console   {}   (operator \"Demo MSP\")", url("admin")),
-        format!(
-            "Acme Corp       {}   (password sign-in; its MFA enforcement flag is on)",
-            url("acme")
-        ),
+        format!("Acme Corp       {}   (password sign-in, MFA optional)", url("acme")),
         format!("Globex Inc      {}   (single sign-on)", url("globex")),
+        format!(
+            "Initech         {}   (password sign-in, MFA enforced: set up an authenticator at first sign-in)",
+            url("initech")
+        ),
         String::new(),
         format!("Demo sign-ins (password for all: {DEMO_PASSWORD}):"),
     ];

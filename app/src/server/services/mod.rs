@@ -8,6 +8,7 @@ pub mod demo;
 pub mod events;
 pub mod hosts;
 pub mod invites;
+pub mod mfa;
 pub mod one_time;
 pub mod outbox;
 pub mod recovery;

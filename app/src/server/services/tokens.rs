@@ -127,6 +127,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Actor, AppErr
         role,
         tenant,
         session_id: None,
+        mfa_step: None,
         token_id: Some(row.id),
     })
 }

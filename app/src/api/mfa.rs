@@ -1,0 +1,65 @@
+//! Server functions for multi-factor authentication: the second step of signing in, setting up
+//! an authenticator, and managing one's own factors.
+
+use crate::AppError;
+use crate::types::{MyMfa, RecoveryCodes, TotpEnrollment};
+use leptos::prelude::*;
+use uuid::Uuid;
+
+#[cfg(feature = "ssr")]
+async fn before_mfa() -> Result<(super::ssr::FnContext, crate::server::Actor), AppError> {
+    let ctx = super::ssr::context()?;
+    let actor = crate::server::services::auth::require_session_before_mfa(
+        &ctx.state,
+        &ctx.realm,
+        &ctx.meta,
+        ctx.session_token(),
+    )
+    .await?;
+    Ok((ctx, actor))
+}
+
+#[cfg(feature = "ssr")]
+async fn signed_in() -> Result<(super::ssr::FnContext, crate::server::Actor), AppError> {
+    let ctx = super::ssr::context()?;
+    let actor =
+        crate::server::services::auth::require_session(&ctx.state, &ctx.realm, &ctx.meta, ctx.session_token()).await?;
+    Ok((ctx, actor))
+}
+
+/// The code from the authenticator app, or a recovery code, after the password.
+#[server]
+pub async fn verify_mfa(code: String) -> Result<(), AppError> {
+    let (ctx, actor) = before_mfa().await?;
+    crate::server::services::mfa::verify(&ctx.state, &actor, &ctx.meta, &code).await
+}
+
+#[server]
+pub async fn start_totp_enrollment() -> Result<TotpEnrollment, AppError> {
+    let (ctx, actor) = before_mfa().await?;
+    crate::server::services::mfa::start_totp(&ctx.state, &actor).await
+}
+
+#[server]
+pub async fn confirm_totp_enrollment(factor_id: Uuid, code: String) -> Result<RecoveryCodes, AppError> {
+    let (ctx, actor) = before_mfa().await?;
+    crate::server::services::mfa::confirm_totp(&ctx.state, &ctx.realm, &actor, &ctx.meta, factor_id, &code).await
+}
+
+#[server]
+pub async fn get_my_mfa() -> Result<MyMfa, AppError> {
+    let (ctx, actor) = signed_in().await?;
+    crate::server::services::mfa::my_mfa(&ctx.state, &actor).await
+}
+
+#[server]
+pub async fn remove_mfa_factor(factor_id: Uuid, password: String) -> Result<(), AppError> {
+    let (ctx, actor) = signed_in().await?;
+    crate::server::services::mfa::remove_factor(&ctx.state, &ctx.realm, &actor, &ctx.meta, factor_id, password).await
+}
+
+#[server]
+pub async fn regenerate_recovery_codes(password: String) -> Result<RecoveryCodes, AppError> {
+    let (ctx, actor) = signed_in().await?;
+    crate::server::services::mfa::regenerate_recovery_codes(&ctx.state, &ctx.realm, &actor, &ctx.meta, password).await
+}

@@ -1,0 +1,822 @@
+//! Multi-factor authentication (DESIGN.md, "MFA verification", "TOTP", "recovery codes", "MFA
+//! enforcement"; seeds 001, 002, 004): TOTP (SHA-1, 6 digits, 30 s, ±1 step, each step
+//! accepted once) with secrets sealed at rest, 10 single-use recovery codes, and the cooldown
+//! and lock that stop guessing: 5 wrong codes start a 1 hour cooldown, 3 cooldowns within
+//! 24 hours lock the account.
+
+use super::events::{self, NewEvent};
+use super::{db_error, outbox, sessions};
+use crate::server::crypto::random_bytes;
+use crate::server::entities::mfa_factors::{self, FactorKind};
+use crate::server::entities::{memberships, recovery_codes, security_events, tenants, users};
+use crate::server::mail::{Block, compose};
+use crate::server::{Actor, AppState, Realm, RequestMeta};
+use crate::types::{
+    MembershipStatus, MfaFactorSummary, MfaStep, MyMfa, RecoveryCodes, SecurityEventType, TotpEnrollment,
+};
+use crate::{AppError, AuthFailure};
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+/// DESIGN.md, "MFA verification".
+pub const MAX_FAILURES: i32 = 5;
+pub const COOLDOWN: Duration = Duration::hours(1);
+pub const COOLDOWNS_BEFORE_LOCK: u64 = 3;
+pub const COOLDOWN_WINDOW: Duration = Duration::hours(24);
+/// DESIGN.md, "recovery codes".
+pub const RECOVERY_CODE_COUNT: usize = 10;
+const STEP_SECONDS: i64 = 30;
+/// Upper-case letters and digits without look-alikes: recovery codes are typed from paper.
+const RECOVERY_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+/// The authenticator for a stored secret. The issuer names the workspace and its host, so an
+/// old entry in the app is easy to tell apart (seed 002).
+fn totp(secret: Vec<u8>, issuer: &str, account: &str) -> Result<totp_rs::Totp, AppError> {
+    totp_rs::Builder::new()
+        .with_secret(secret)
+        .with_issuer(Some(issuer))
+        .with_account_name(account)
+        .build()
+        .map_err(|error| {
+            tracing::error!(%error, "TOTP parameters refused");
+            AppError::internal()
+        })
+}
+
+fn issuer(state: &AppState, tenant: &tenants::Model) -> String {
+    // `:` is not allowed in an issuer, so the port is left out.
+    let host = state.config.base_domain.split(':').next().unwrap_or_default();
+    format!("{} ({}.{host})", tenant.name, tenant.slug)
+}
+
+/// The TOTP time step a code of `now` belongs to.
+pub fn step_at(now: DateTime<Utc>) -> i64 {
+    now.timestamp().div_euclid(STEP_SECONDS)
+}
+
+/// The step a 6-digit code matches within ±1 step of `now`, if any.
+pub fn matching_step(secret: &[u8], code: &str, now: DateTime<Utc>) -> Option<i64> {
+    let totp = totp_rs::Builder::new().with_secret(secret.to_vec()).build().ok()?;
+    let seconds = u64::try_from(now.timestamp()).ok()?;
+    totp.check(code, seconds)
+        .and_then(|counter| i64::try_from(counter).ok())
+}
+
+/// The raw secret behind the base32 text the set-up page shows.
+pub fn secret_from_base32(text: &str) -> Option<Vec<u8>> {
+    totp_rs::Secret::try_from_base32(text).ok().map(|s| s.as_ref().to_vec())
+}
+
+/// The 6-digit code of a secret at `now` (for tests and the demo).
+pub fn code_at(secret: &[u8], now: DateTime<Utc>) -> String {
+    let totp = totp_rs::Builder::new()
+        .with_secret(secret.to_vec())
+        .build_noncompliant();
+    totp.generate(u64::try_from(now.timestamp()).unwrap_or_default())
+        .to_string()
+}
+
+fn recovery_code_hash(state: &AppState, user_id: Uuid, code: &str) -> String {
+    state.signer.digest(&format!("recovery-code:{user_id}:{code}"))
+}
+
+fn new_recovery_code() -> String {
+    let bytes = random_bytes::<8>();
+    let chars: String = bytes
+        .iter()
+        .map(|b| RECOVERY_ALPHABET[(*b as usize) % RECOVERY_ALPHABET.len()] as char)
+        .collect();
+    format!("{}-{}", &chars[..4], &chars[4..])
+}
+
+/// What a code the user typed looks like, after spaces and dashes are dropped.
+enum CodeShape {
+    Totp(String),
+    Recovery(String),
+}
+
+fn parse_code(input: &str) -> Result<CodeShape, AppError> {
+    let code: String = input
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect::<String>()
+        .to_ascii_uppercase();
+    if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(CodeShape::Totp(code));
+    }
+    if code.len() == 8 && code.bytes().all(|b| RECOVERY_ALPHABET.contains(&b)) {
+        return Ok(CodeShape::Recovery(code));
+    }
+    Err(AppError::invalid(
+        "code",
+        "Enter the 6-digit code from your authenticator app, or one of your recovery codes (like ABCD-EFGH).",
+    ))
+}
+
+pub async fn confirmed_factors(db: &impl ConnectionTrait, user_id: Uuid) -> Result<Vec<mfa_factors::Model>, AppError> {
+    mfa_factors::Entity::find()
+        .filter(mfa_factors::Column::UserId.eq(user_id))
+        .filter(mfa_factors::Column::ConfirmedAt.is_not_null())
+        .order_by_asc(mfa_factors::Column::CreatedAt)
+        .all(db)
+        .await
+        .map_err(db_error)
+}
+
+/// What a session that has not passed MFA must still do on this workspace, if anything.
+pub async fn pending_step(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    tenant: &tenants::Model,
+) -> Result<Option<MfaStep>, AppError> {
+    let has_factor = mfa_factors::Entity::find()
+        .filter(mfa_factors::Column::UserId.eq(user_id))
+        .filter(mfa_factors::Column::ConfirmedAt.is_not_null())
+        .count(db)
+        .await
+        .map_err(db_error)?
+        > 0;
+    Ok(if has_factor {
+        Some(MfaStep::Verify)
+    } else if tenant.is_mfa_enforced {
+        Some(MfaStep::Enroll)
+    } else {
+        None
+    })
+}
+
+async fn mark_session_verified(db: &impl ConnectionTrait, actor: &Actor) -> Result<(), AppError> {
+    if let Some(session_id) = actor.session_id {
+        crate::server::entities::sessions::Entity::update_many()
+            .col_expr(
+                crate::server::entities::sessions::Column::MfaVerified,
+                Expr::value(true),
+            )
+            .filter(crate::server::entities::sessions::Column::Id.eq(session_id))
+            .exec(db)
+            .await
+            .map_err(db_error)?;
+    }
+    Ok(())
+}
+
+fn cooldown_error(until: DateTime<Utc>) -> AppError {
+    AppError::forbidden(format!(
+        "Too many wrong codes. Multi-factor verification is paused until {} UTC; try again then, or ask your administrator to reset the cooldown.",
+        until.format("%H:%M")
+    ))
+}
+
+/// The running cooldown of a membership, clearing one that has ended.
+async fn running_cooldown(
+    db: &impl ConnectionTrait,
+    membership: &memberships::Model,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, AppError> {
+    match membership.cooldown_until {
+        Some(until) if until > now => Ok(Some(until)),
+        Some(_) => {
+            memberships::Entity::update_many()
+                .col_expr(
+                    memberships::Column::CooldownUntil,
+                    Expr::value(Option::<DateTime<Utc>>::None),
+                )
+                .col_expr(
+                    memberships::Column::Status,
+                    Expr::value(MembershipStatus::Active.as_str()),
+                )
+                .filter(memberships::Column::Id.eq(membership.id))
+                .filter(memberships::Column::Status.eq(MembershipStatus::Cooldown.as_str()))
+                .exec(db)
+                .await
+                .map_err(db_error)?;
+            Ok(None)
+        }
+        None => Ok(None),
+    }
+}
+
+/// A wrong code: counted atomically; the fifth starts a cooldown, the third cooldown within
+/// 24 hours locks the account and ends its sessions. Returns the error to show.
+async fn record_failure(
+    state: &AppState,
+    actor: &Actor,
+    meta: &RequestMeta,
+    detail: serde_json::Value,
+) -> Result<AppError, AppError> {
+    let db = &state.db;
+    let now = state.clock.now();
+    let membership_id = actor.membership.id;
+    memberships::Entity::update_many()
+        .col_expr(
+            memberships::Column::MfaFailedAttempts,
+            Expr::col(memberships::Column::MfaFailedAttempts).add(1),
+        )
+        .filter(memberships::Column::Id.eq(membership_id))
+        .exec(db)
+        .await
+        .map_err(db_error)?;
+    let event = NewEvent {
+        event_type: SecurityEventType::InvalidCode,
+        user_id: Some(actor.user.id),
+        tenant_id: Some(actor.tenant.id),
+        identifier: None,
+        detail,
+    };
+    let reference = events::record(db, state.clock.as_ref(), meta, event).await?;
+    // Only the request that crosses the limit starts the cooldown.
+    let until = now + COOLDOWN;
+    let started = memberships::Entity::update_many()
+        .col_expr(
+            memberships::Column::Status,
+            Expr::value(MembershipStatus::Cooldown.as_str()),
+        )
+        .col_expr(memberships::Column::CooldownUntil, Expr::value(until))
+        .col_expr(memberships::Column::MfaFailedAttempts, Expr::value(0))
+        .filter(memberships::Column::Id.eq(membership_id))
+        .filter(memberships::Column::MfaFailedAttempts.gte(MAX_FAILURES))
+        .exec(db)
+        .await
+        .map_err(db_error)?
+        .rows_affected
+        == 1;
+    if !started {
+        return Ok(AppError::Validation {
+            message: format!("That code is not right. (Ref {reference})"),
+            fields: [("code".to_owned(), vec!["That code is not right.".to_owned()])].into(),
+        });
+    }
+    let txn = db.begin().await.map_err(db_error)?;
+    let event = NewEvent {
+        event_type: SecurityEventType::CooldownActivated,
+        user_id: Some(actor.user.id),
+        tenant_id: Some(actor.tenant.id),
+        identifier: None,
+        detail: json!({ "until": until, "failures": MAX_FAILURES }),
+    };
+    events::record(&txn, state.clock.as_ref(), meta, event).await?;
+    let recent_cooldowns = security_events::Entity::find()
+        .filter(security_events::Column::UserId.eq(actor.user.id))
+        .filter(security_events::Column::TenantId.eq(actor.tenant.id))
+        .filter(security_events::Column::EventType.eq(SecurityEventType::CooldownActivated.as_str()))
+        .filter(security_events::Column::OccurredAt.gt(now - COOLDOWN_WINDOW))
+        .count(&txn)
+        .await
+        .map_err(db_error)?;
+    if recent_cooldowns < COOLDOWNS_BEFORE_LOCK {
+        txn.commit().await.map_err(db_error)?;
+        return Ok(cooldown_error(until));
+    }
+    memberships::Entity::update_many()
+        .col_expr(
+            memberships::Column::Status,
+            Expr::value(MembershipStatus::Locked.as_str()),
+        )
+        .col_expr(
+            memberships::Column::LockedReason,
+            Expr::value("3 MFA cooldowns within 24 hours"),
+        )
+        .col_expr(
+            memberships::Column::LockedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(
+            memberships::Column::CooldownUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(memberships::Column::Id.eq(membership_id))
+        .exec(&txn)
+        .await
+        .map_err(db_error)?;
+    let ended = sessions::revoke_all_for_user(&txn, actor.user.id).await?;
+    let event = NewEvent {
+        event_type: SecurityEventType::AccountLock,
+        user_id: Some(actor.user.id),
+        tenant_id: Some(actor.tenant.id),
+        identifier: None,
+        detail: json!({ "reason": "mfa_cooldowns", "cooldowns": recent_cooldowns, "sessions_ended": ended }),
+    };
+    let reference = events::record(&txn, state.clock.as_ref(), meta, event).await?;
+    txn.commit().await.map_err(db_error)?;
+    Ok(AppError::auth(AuthFailure::Locked).with_reference(reference.to_string()))
+}
+
+/// The second step of signing in: a TOTP code or a recovery code.
+pub async fn verify(state: &AppState, actor: &Actor, meta: &RequestMeta, input: &str) -> Result<(), AppError> {
+    if actor.mfa_step != Some(MfaStep::Verify) {
+        return Err(AppError::conflict("This session needs no code."));
+    }
+    let shape = parse_code(input)?;
+    let db = &state.db;
+    let now = state.clock.now();
+    if let Some(until) = running_cooldown(db, &actor.membership, now).await? {
+        return Err(cooldown_error(until));
+    }
+    let accepted = match &shape {
+        CodeShape::Totp(code) => match check_totp(state, actor, meta, code, now).await? {
+            TotpCheck::Accepted => true,
+            TotpCheck::Replayed => {
+                let error = record_failure(state, actor, meta, json!({ "factor": "totp", "replay": true })).await?;
+                return Err(match error {
+                    AppError::Validation { .. } => AppError::invalid(
+                        "code",
+                        "This code was already used. Wait for the next code in your app.",
+                    ),
+                    other => other,
+                });
+            }
+            TotpCheck::Wrong => false,
+        },
+        CodeShape::Recovery(code) => use_recovery_code(state, actor, meta, code, now).await?,
+    };
+    if !accepted {
+        let factor = match shape {
+            CodeShape::Totp(_) => "totp",
+            CodeShape::Recovery(_) => "recovery_code",
+        };
+        return Err(record_failure(state, actor, meta, json!({ "factor": factor })).await?);
+    }
+    let txn = db.begin().await.map_err(db_error)?;
+    mark_session_verified(&txn, actor).await?;
+    memberships::Entity::update_many()
+        .col_expr(memberships::Column::MfaFailedAttempts, Expr::value(0))
+        .filter(memberships::Column::Id.eq(actor.membership.id))
+        .exec(&txn)
+        .await
+        .map_err(db_error)?;
+    txn.commit().await.map_err(db_error)?;
+    Ok(())
+}
+
+enum TotpCheck {
+    Accepted,
+    Replayed,
+    Wrong,
+}
+
+async fn check_totp(
+    state: &AppState,
+    actor: &Actor,
+    meta: &RequestMeta,
+    code: &str,
+    now: DateTime<Utc>,
+) -> Result<TotpCheck, AppError> {
+    for factor in confirmed_factors(&state.db, actor.user.id).await? {
+        if factor.kind != FactorKind::Totp.as_str() {
+            continue;
+        }
+        let Some(secret) = factor.secret_enc.as_deref().and_then(|s| state.cipher.open(s)) else {
+            tracing::error!(factor_id = %factor.id, "a TOTP secret could not be decrypted");
+            continue;
+        };
+        let Some(step) = matching_step(&secret, code, now) else {
+            continue;
+        };
+        // Each step is accepted once, even by parallel requests: the update wins only while
+        // the stored step is older.
+        let claimed = mfa_factors::Entity::update_many()
+            .col_expr(mfa_factors::Column::LastUsedStep, Expr::value(step))
+            .filter(mfa_factors::Column::Id.eq(factor.id))
+            .filter(
+                mfa_factors::Column::LastUsedStep
+                    .is_null()
+                    .or(mfa_factors::Column::LastUsedStep.lt(step)),
+            )
+            .exec(&state.db)
+            .await
+            .map_err(db_error)?
+            .rows_affected
+            == 1;
+        if claimed {
+            return Ok(TotpCheck::Accepted);
+        }
+        let event = NewEvent {
+            event_type: SecurityEventType::TotpReplay,
+            user_id: Some(actor.user.id),
+            tenant_id: Some(actor.tenant.id),
+            identifier: None,
+            detail: json!({ "factor_id": factor.id, "step": step }),
+        };
+        events::record(&state.db, state.clock.as_ref(), meta, event).await?;
+        return Ok(TotpCheck::Replayed);
+    }
+    Ok(TotpCheck::Wrong)
+}
+
+async fn use_recovery_code(
+    state: &AppState,
+    actor: &Actor,
+    meta: &RequestMeta,
+    code: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, AppError> {
+    let hash = recovery_code_hash(state, actor.user.id, code);
+    let used = recovery_codes::Entity::update_many()
+        .col_expr(recovery_codes::Column::UsedAt, Expr::value(now))
+        .filter(recovery_codes::Column::UserId.eq(actor.user.id))
+        .filter(recovery_codes::Column::CodeHash.eq(hash))
+        .filter(recovery_codes::Column::UsedAt.is_null())
+        .exec(&state.db)
+        .await
+        .map_err(db_error)?
+        .rows_affected
+        == 1;
+    if used {
+        let left = unused_recovery_codes(&state.db, actor.user.id).await?;
+        let event = NewEvent {
+            event_type: SecurityEventType::RecoveryCodeUsed,
+            user_id: Some(actor.user.id),
+            tenant_id: Some(actor.tenant.id),
+            identifier: None,
+            detail: json!({ "codes_left": left }),
+        };
+        events::record(&state.db, state.clock.as_ref(), meta, event).await?;
+    }
+    Ok(used)
+}
+
+async fn unused_recovery_codes(db: &impl ConnectionTrait, user_id: Uuid) -> Result<u64, AppError> {
+    recovery_codes::Entity::find()
+        .filter(recovery_codes::Column::UserId.eq(user_id))
+        .filter(recovery_codes::Column::UsedAt.is_null())
+        .count(db)
+        .await
+        .map_err(db_error)
+}
+
+/// Replaces every recovery code of the user with 10 new ones; returns them in clear, once.
+async fn new_recovery_codes(
+    db: &impl ConnectionTrait,
+    state: &AppState,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, AppError> {
+    recovery_codes::Entity::delete_many()
+        .filter(recovery_codes::Column::UserId.eq(user_id))
+        .exec(db)
+        .await
+        .map_err(db_error)?;
+    let codes: Vec<String> = (0..RECOVERY_CODE_COUNT).map(|_| new_recovery_code()).collect();
+    let rows = codes.iter().map(|code| recovery_codes::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user_id),
+        code_hash: Set(recovery_code_hash(state, user_id, &code.replace('-', ""))),
+        used_at: Set(None),
+        created_at: Set(now),
+    });
+    recovery_codes::Entity::insert_many(rows)
+        .exec(db)
+        .await
+        .map_err(db_error)?;
+    Ok(codes)
+}
+
+fn may_manage_factors(actor: &Actor) -> Result<(), AppError> {
+    match actor.mfa_step {
+        Some(MfaStep::Verify) => Err(AppError::auth(AuthFailure::MfaRequired)),
+        _ => Ok(()),
+    }
+}
+
+/// "Set up MFA": a new authenticator secret, unconfirmed until its first code.
+pub async fn start_totp(state: &AppState, actor: &Actor) -> Result<TotpEnrollment, AppError> {
+    may_manage_factors(actor)?;
+    let db = &state.db;
+    let now = state.clock.now();
+    let secret = random_bytes::<20>().to_vec();
+    let issuer = issuer(state, &actor.tenant);
+    let account = actor.user.email.clone();
+    let authenticator = totp(secret.clone(), &issuer, &account)?;
+    let url = authenticator.to_url().map_err(|error| {
+        tracing::error!(%error, "otpauth URL");
+        AppError::internal()
+    })?;
+    let qr = authenticator.to_qr_base64().map_err(|error| {
+        tracing::error!(%error, "QR code");
+        AppError::internal()
+    })?;
+    let txn = db.begin().await.map_err(db_error)?;
+    // An abandoned set-up leaves nothing behind once a new one starts.
+    mfa_factors::Entity::delete_many()
+        .filter(mfa_factors::Column::UserId.eq(actor.user.id))
+        .filter(mfa_factors::Column::ConfirmedAt.is_null())
+        .exec(&txn)
+        .await
+        .map_err(db_error)?;
+    let factor = mfa_factors::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(actor.user.id),
+        kind: Set(FactorKind::Totp.into()),
+        label: Set("Authenticator app".into()),
+        secret_enc: Set(Some(state.cipher.seal(&secret))),
+        phone: Set(None),
+        last_used_step: Set(None),
+        confirmed_at: Set(None),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await
+    .map_err(db_error)?;
+    txn.commit().await.map_err(db_error)?;
+    Ok(TotpEnrollment {
+        factor_id: factor.id,
+        secret: totp_rs::Secret::from(secret).to_base32(),
+        otpauth_url: url,
+        qr_png_base64: qr,
+        issuer,
+        account,
+    })
+}
+
+/// Confirms a new authenticator with its first code. The first factor comes with 10 recovery
+/// codes (returned once) and passes this session's MFA step; the user is told by email.
+pub async fn confirm_totp(
+    state: &AppState,
+    realm: &Realm,
+    actor: &Actor,
+    meta: &RequestMeta,
+    factor_id: Uuid,
+    input: &str,
+) -> Result<RecoveryCodes, AppError> {
+    may_manage_factors(actor)?;
+    let CodeShape::Totp(code) = parse_code(input)? else {
+        return Err(AppError::invalid(
+            "code",
+            "Enter the 6-digit code your authenticator app shows.",
+        ));
+    };
+    let db = &state.db;
+    let now = state.clock.now();
+    let expired = || AppError::invalid("code", "This set-up has expired. Start again.");
+    let factor = mfa_factors::Entity::find_by_id(factor_id)
+        .one(db)
+        .await
+        .map_err(db_error)?
+        .filter(|f| f.user_id == actor.user.id && f.confirmed_at.is_none())
+        .ok_or_else(expired)?;
+    let secret = factor
+        .secret_enc
+        .as_deref()
+        .and_then(|s| state.cipher.open(s))
+        .ok_or_else(expired)?;
+    let Some(step) = matching_step(&secret, &code, now) else {
+        return Err(AppError::invalid(
+            "code",
+            "That code is not right. Check that your device's clock is correct and enter the newest code.",
+        ));
+    };
+    let had_codes = unused_recovery_codes(db, actor.user.id).await? > 0;
+    let txn = db.begin().await.map_err(db_error)?;
+    let mut active: mfa_factors::ActiveModel = factor.into();
+    active.confirmed_at = Set(Some(now));
+    active.last_used_step = Set(Some(step));
+    active.update(&txn).await.map_err(db_error)?;
+    let codes = if had_codes {
+        Vec::new()
+    } else {
+        new_recovery_codes(&txn, state, actor.user.id, now).await?
+    };
+    mark_session_verified(&txn, actor).await?;
+    events::record(
+        &txn,
+        state.clock.as_ref(),
+        meta,
+        NewEvent {
+            event_type: SecurityEventType::MfaEnrolled,
+            user_id: Some(actor.user.id),
+            tenant_id: Some(realm.tenant.id),
+            identifier: None,
+            detail: json!({ "factor": "totp", "factor_id": factor_id }),
+        },
+    )
+    .await?;
+    notify(
+        &txn,
+        state,
+        realm,
+        &actor.user,
+        "An authenticator app was added",
+        "An authenticator app was added to your account for multi-factor authentication.",
+        now,
+    )
+    .await?;
+    txn.commit().await.map_err(db_error)?;
+    Ok(RecoveryCodes { codes })
+}
+
+async fn notify(
+    db: &impl ConnectionTrait,
+    state: &AppState,
+    realm: &Realm,
+    user: &users::Model,
+    subject: &str,
+    what: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let url = state.config.workspace_url(realm.label());
+    let email = compose(
+        &user.email,
+        format!("{subject} ({})", realm.tenant.name),
+        &[
+            Block::Text(format!(
+                "{what} Account: {} on {} ({url}).",
+                user.email, realm.tenant.name
+            )),
+            Block::Text("If this was not you, contact your administrator at once.".into()),
+        ],
+    );
+    outbox::enqueue_email(db, &state.cipher, Some(realm.tenant.id), &email, now).await?;
+    Ok(())
+}
+
+/// Re-authentication for changes to one's own factors.
+async fn require_password(state: &AppState, actor: &Actor, password: String) -> Result<(), AppError> {
+    let password = crate::domain::SignInPassword::parse(password)
+        .map_err(|_| AppError::invalid("password", "Enter your password."))?;
+    let verification = state
+        .hasher
+        .verify(actor.user.password_hash.as_deref(), password.expose())
+        .await?;
+    if !verification.matches {
+        return Err(AppError::invalid("password", "That is not your password."));
+    }
+    Ok(())
+}
+
+/// My account > Multi-factor authentication.
+pub async fn my_mfa(state: &AppState, actor: &Actor) -> Result<MyMfa, AppError> {
+    let factors = confirmed_factors(&state.db, actor.user.id)
+        .await?
+        .into_iter()
+        .map(|f| MfaFactorSummary {
+            id: f.id,
+            kind: f.kind,
+            label: f.label,
+            created_at: f.created_at,
+        })
+        .collect();
+    Ok(MyMfa {
+        factors,
+        recovery_codes_left: unused_recovery_codes(&state.db, actor.user.id).await?,
+        enforced: actor.tenant.is_mfa_enforced,
+    })
+}
+
+/// Removes one of the user's own factors, after their password. The last factor cannot go
+/// where the workspace enforces MFA; with it go the recovery codes.
+pub async fn remove_factor(
+    state: &AppState,
+    realm: &Realm,
+    actor: &Actor,
+    meta: &RequestMeta,
+    factor_id: Uuid,
+    password: String,
+) -> Result<(), AppError> {
+    may_manage_factors(actor)?;
+    require_password(state, actor, password).await?;
+    let db = &state.db;
+    let factors = confirmed_factors(db, actor.user.id).await?;
+    if !factors.iter().any(|f| f.id == factor_id) {
+        return Err(AppError::not_found("No such factor on your account."));
+    }
+    if factors.len() == 1 && realm.tenant.is_mfa_enforced {
+        return Err(AppError::conflict(
+            "This workspace requires multi-factor authentication: add another factor before removing this one.",
+        ));
+    }
+    let now = state.clock.now();
+    let txn = db.begin().await.map_err(db_error)?;
+    mfa_factors::Entity::delete_by_id(factor_id)
+        .exec(&txn)
+        .await
+        .map_err(db_error)?;
+    if factors.len() == 1 {
+        recovery_codes::Entity::delete_many()
+            .filter(recovery_codes::Column::UserId.eq(actor.user.id))
+            .exec(&txn)
+            .await
+            .map_err(db_error)?;
+    }
+    events::record(
+        &txn,
+        state.clock.as_ref(),
+        meta,
+        NewEvent {
+            event_type: SecurityEventType::MfaRemoved,
+            user_id: Some(actor.user.id),
+            tenant_id: Some(realm.tenant.id),
+            identifier: None,
+            detail: json!({ "factor_id": factor_id }),
+        },
+    )
+    .await?;
+    notify(
+        &txn,
+        state,
+        realm,
+        &actor.user,
+        "A sign-in factor was removed",
+        "A multi-factor authentication method was removed from your account.",
+        now,
+    )
+    .await?;
+    txn.commit().await.map_err(db_error)?;
+    Ok(())
+}
+
+/// New recovery codes (the old set stops working), after the user's password.
+pub async fn regenerate_recovery_codes(
+    state: &AppState,
+    realm: &Realm,
+    actor: &Actor,
+    meta: &RequestMeta,
+    password: String,
+) -> Result<RecoveryCodes, AppError> {
+    may_manage_factors(actor)?;
+    require_password(state, actor, password).await?;
+    let db = &state.db;
+    if confirmed_factors(db, actor.user.id).await?.is_empty() {
+        return Err(AppError::conflict(
+            "Set up an authenticator app first: recovery codes stand in for it.",
+        ));
+    }
+    let now = state.clock.now();
+    let txn = db.begin().await.map_err(db_error)?;
+    let codes = new_recovery_codes(&txn, state, actor.user.id, now).await?;
+    events::record(
+        &txn,
+        state.clock.as_ref(),
+        meta,
+        NewEvent {
+            event_type: SecurityEventType::RecoveryCodesRegenerated,
+            user_id: Some(actor.user.id),
+            tenant_id: Some(realm.tenant.id),
+            identifier: None,
+            detail: json!({ "codes": RECOVERY_CODE_COUNT }),
+        },
+    )
+    .await?;
+    notify(
+        &txn,
+        state,
+        realm,
+        &actor.user,
+        "New recovery codes",
+        "New recovery codes were made for your account; the old ones no longer work.",
+        now,
+    )
+    .await?;
+    txn.commit().await.map_err(db_error)?;
+    Ok(RecoveryCodes { codes })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(seconds, 0).unwrap()
+    }
+
+    #[test]
+    fn rfc6238_sha1_vector() {
+        // RFC 6238 appendix B, SHA-1, T = 59 s: 94287082 (8 digits); 6 digits: 287082.
+        let secret = b"12345678901234567890";
+        assert_eq!(code_at(secret, at(59)), "287082");
+        assert_eq!(code_at(secret, at(1_111_111_109)), "081804");
+    }
+
+    #[test]
+    fn one_step_either_side_and_no_further() {
+        let secret = [7u8; 20];
+        let now = at(1_800_000_000);
+        let step = step_at(now);
+        for offset in [-30, 0, 30] {
+            let code = code_at(&secret, now + Duration::seconds(offset));
+            assert_eq!(matching_step(&secret, &code, now), Some(step + offset / 30), "{offset}");
+        }
+        for offset in [-90, -60, 60, 90] {
+            let code = code_at(&secret, now + Duration::seconds(offset));
+            assert_eq!(matching_step(&secret, &code, now), None, "{offset}");
+        }
+        assert_eq!(matching_step(&secret, "12345", now), None);
+        assert_eq!(matching_step(&secret, "abcdef", now), None);
+    }
+
+    #[test]
+    fn codes_are_recognised_by_shape() {
+        assert!(matches!(parse_code(" 123 456 "), Ok(CodeShape::Totp(c)) if c == "123456"));
+        assert!(matches!(parse_code("abcd-efgh"), Ok(CodeShape::Recovery(c)) if c == "ABCDEFGH"));
+        for bad in ["", "12345", "1234567", "ABCD-EFG1", "ABCD-EFGI", "١٢٣٤٥٦", "12345\u{0}"] {
+            assert!(parse_code(bad).is_err(), "{bad:?}");
+        }
+        let code = new_recovery_code();
+        assert!(matches!(parse_code(&code), Ok(CodeShape::Recovery(_))), "{code}");
+    }
+}
