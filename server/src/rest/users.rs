@@ -3,12 +3,13 @@ use crate::http_errors::ApiError;
 use app::AppError;
 use app::server::AppState;
 use app::server::entities::memberships;
+use app::server::services::account_actions::{self, MfaResetResult};
 use app::server::services::{invites, recovery, temporary_passwords, users};
 use app::types::{AccessLink, InviteOutcome, InviteRequest, TemporaryPassword, UserProfile};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Extension, Json, Router};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Deserialize;
@@ -23,6 +24,10 @@ pub fn router() -> Router<AppState> {
         .route("/users/{id}/invite", delete(revoke_invite))
         .route("/users/{id}/access-link", post(access_link))
         .route("/users/{id}/temporary-password", post(temporary_password))
+        .route("/users/{id}/lock", post(lock))
+        .route("/users/{id}/unlock", post(unlock))
+        .route("/users/{id}/cooldown/reset", post(reset_cooldown))
+        .route("/users/mfa/reset", put(reset_mfa))
 }
 
 /// The user the token acts as.
@@ -176,4 +181,96 @@ async fn temporary_password(
     let (user_id, tenant_id) = user_action_target(&state, &actor, &id, &body).await?;
     let password = temporary_passwords::generate(&state, &actor, &meta, user_id, tenant_id).await?;
     Ok((StatusCode::CREATED, Json(password)))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct LockRequest {
+    tenant_id: Option<Uuid>,
+    /// Shown to admins on the Edit User page.
+    #[serde(default)]
+    reason: String,
+}
+
+/// "Lock Account", with an optional reason.
+async fn lock(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    Extension(meta): Extension<app::server::RequestMeta>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let user_id = parse_id(&id)?;
+    let request: LockRequest = optional_json(&body)?;
+    let choice = TenantChoice {
+        tenant_id: request.tenant_id,
+    };
+    let tenant_id = target_tenant(&state, &actor, user_id, choice).await?;
+    account_actions::lock(&state, &actor, &meta, user_id, tenant_id, &request.reason).await?;
+    Ok(Json(serde_json::json!({ "status": "locked", "tenantId": tenant_id })))
+}
+
+/// "Unlock Account".
+async fn unlock(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    Extension(meta): Extension<app::server::RequestMeta>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (user_id, tenant_id) = user_action_target(&state, &actor, &id, &body).await?;
+    account_actions::unlock(&state, &actor, &meta, user_id, tenant_id).await?;
+    Ok(Json(serde_json::json!({ "status": "active", "tenantId": tenant_id })))
+}
+
+/// "Reset Cooldown".
+async fn reset_cooldown(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    Extension(meta): Extension<app::server::RequestMeta>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (user_id, tenant_id) = user_action_target(&state, &actor, &id, &body).await?;
+    account_actions::reset_cooldown(&state, &actor, &meta, user_id, tenant_id).await?;
+    Ok(Json(serde_json::json!({ "status": "active", "tenantId": tenant_id })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct BulkMfaReset {
+    ids: Vec<Uuid>,
+    tenant_id: Option<Uuid>,
+}
+
+/// At most this many users in one bulk reset.
+const BULK_LIMIT: usize = 1000;
+
+/// `PUT /users/mfa/reset` with `{"ids": [...]}`: resets each user's MFA and answers per id.
+async fn reset_mfa(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    Extension(meta): Extension<app::server::RequestMeta>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let request: BulkMfaReset = required_json(&body)?;
+    if request.ids.is_empty() || request.ids.len() > BULK_LIMIT {
+        return Err(AppError::invalid("ids", format!("Send 1 to {BULK_LIMIT} user ids.")).into());
+    }
+    let mut results: Vec<MfaResetResult> = Vec::with_capacity(request.ids.len());
+    for user_id in request.ids {
+        let choice = TenantChoice {
+            tenant_id: request.tenant_id,
+        };
+        let result = match target_tenant(&state, &actor, user_id, choice).await {
+            Ok(tenant_id) => account_actions::reset_mfa_bulk(&state, &actor, &meta, &[(user_id, tenant_id)]).await,
+            Err(error) => vec![MfaResetResult {
+                id: user_id,
+                result: error.code().into(),
+                message: error.message().into(),
+            }],
+        };
+        results.extend(result);
+    }
+    Ok(Json(serde_json::json!({ "results": results })))
 }

@@ -3,6 +3,8 @@
 
 mod helpers;
 
+mod account_actions;
+
 mod hosts;
 mod invites;
 mod mail;

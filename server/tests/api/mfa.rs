@@ -15,7 +15,7 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 /// Signs `identifier` in on `label` and sets up an authenticator; returns the browser, the raw
 /// secret and the recovery codes.
-async fn enrolled(app: &TestApp, label: &str, identifier: &str) -> (Browser, Vec<u8>, Vec<String>) {
+pub async fn enrolled(app: &TestApp, label: &str, identifier: &str) -> (Browser, Vec<u8>, Vec<String>) {
     let browser = app.browser(label);
     browser.sign_in(identifier, DEMO_PASSWORD).await.unwrap();
     let enrollment: TotpEnrollment = browser.call::<StartTotpEnrollment, _>(&[]).await.unwrap();

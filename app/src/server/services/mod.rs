@@ -2,6 +2,7 @@
 //! call one of these functions; none of them holds a rule of its own.
 
 pub mod access;
+pub mod account_actions;
 pub mod audit;
 pub mod auth;
 pub mod demo;

@@ -216,6 +216,20 @@ pub async fn record_success(db: &impl ConnectionTrait, key: &ThrottleKey, now: D
     release_slot(db, key).await
 }
 
+/// "Unlock Account": the identifier's failures and lock are forgotten (slots in use stay).
+pub async fn clear(db: &impl ConnectionTrait, key: &ThrottleKey, now: DateTime<Utc>) -> Result<(), AppError> {
+    sign_in_throttles::Entity::update_many()
+        .col_expr(Column::Failures, Expr::value(0))
+        .col_expr(Column::LockCount, Expr::value(0))
+        .col_expr(Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Key.eq(key.as_str()))
+        .exec(db)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
 /// Gives a slot back without counting anything (the attempt ended for another reason).
 pub async fn release(db: &impl ConnectionTrait, key: &ThrottleKey) -> Result<(), AppError> {
     release_slot(db, key).await

@@ -1,0 +1,286 @@
+//! What support does to an account's access (DESIGN.md, the menu table; seeds 001, 004):
+//! Reset Cooldown, Lock Account, Unlock Account and Reset MFA. Each checks the permission,
+//! writes its audit row in the transaction of the change, and ends sessions where DESIGN.md
+//! says so (lock and MFA reset).
+
+use super::access::require;
+use super::events::{self, NewEvent};
+use super::roles::permission::USERS_SUPPORT;
+use super::throttle::{self, ThrottleKey};
+use super::users::{Target, target};
+use super::{audit, db_error, outbox, sessions};
+use crate::AppError;
+use crate::server::entities::{memberships, mfa_factors, recovery_codes};
+use crate::server::mail::{Block, compose};
+use crate::server::{Actor, AppState, RequestMeta};
+use crate::types::{MembershipStatus, SecurityEventType};
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set, TransactionTrait};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+/// The membership's status, with an expired cooldown read as over.
+fn status_now(target: &Target, now: DateTime<Utc>) -> MembershipStatus {
+    match target.status() {
+        MembershipStatus::Cooldown if target.membership.cooldown_until.is_none_or(|u| u <= now) => {
+            MembershipStatus::Active
+        }
+        status => status,
+    }
+}
+
+fn before(target: &Target) -> serde_json::Value {
+    json!({
+        "status": target.membership.status,
+        "locked_reason": target.membership.locked_reason,
+        "cooldown_until": target.membership.cooldown_until,
+        "mfa_failed_attempts": target.membership.mfa_failed_attempts,
+    })
+}
+
+async fn save_status(
+    txn: &DatabaseTransaction,
+    target: &Target,
+    status: MembershipStatus,
+    locked_reason: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let mut membership: memberships::ActiveModel = target.membership.clone().into();
+    membership.status = Set(status.into());
+    membership.locked_reason = Set(locked_reason);
+    membership.locked_until = Set(None);
+    membership.cooldown_until = Set(None);
+    membership.mfa_failed_attempts = Set(0);
+    membership.updated_at = Set(now);
+    membership.update(txn).await.map_err(db_error)?;
+    Ok(())
+}
+
+async fn record(
+    txn: &DatabaseTransaction,
+    state: &AppState,
+    actor: &Actor,
+    meta: &RequestMeta,
+    (action, target): (&str, &Target),
+    after: serde_json::Value,
+) -> Result<(), AppError> {
+    let change = audit::Change {
+        action,
+        target_type: "user",
+        target_id: Some(target.user.id.to_string()),
+        tenant_id: Some(target.tenant.id),
+        before: Some(before(target)),
+        after: Some(after),
+    };
+    audit::record(txn, state.clock.as_ref(), actor, meta, change).await
+}
+
+/// "Reset Cooldown": MFA verification may be tried again at once.
+pub async fn reset_cooldown(
+    state: &AppState,
+    actor: &Actor,
+    meta: &RequestMeta,
+    user_id: Uuid,
+    tenant_id: Uuid,
+) -> Result<(), AppError> {
+    require(actor, USERS_SUPPORT, tenant_id)?;
+    let target = target(&state.db, user_id, tenant_id).await?;
+    let now = state.clock.now();
+    if status_now(&target, now) != MembershipStatus::Cooldown {
+        return Err(AppError::conflict("There is no cooldown running for this user."));
+    }
+    let txn = state.db.begin().await.map_err(db_error)?;
+    save_status(&txn, &target, MembershipStatus::Active, None, now).await?;
+    record(
+        &txn,
+        state,
+        actor,
+        meta,
+        ("user.cooldown_reset", &target),
+        json!({ "status": "active" }),
+    )
+    .await?;
+    txn.commit().await.map_err(db_error)?;
+    Ok(())
+}
+
+/// "Lock Account": no sign-in here until an admin unlocks it; every session ends.
+pub async fn lock(
+    state: &AppState,
+    actor: &Actor,
+    meta: &RequestMeta,
+    user_id: Uuid,
+    tenant_id: Uuid,
+    reason: &str,
+) -> Result<(), AppError> {
+    require(actor, USERS_SUPPORT, tenant_id)?;
+    let reason = reason.trim();
+    if reason.chars().count() > 200 || reason.chars().any(crate::domain::is_forbidden_char) {
+        return Err(AppError::invalid(
+            "reason",
+            "Give a reason of at most 200 characters, without control characters.",
+        ));
+    }
+    let target = target(&state.db, user_id, tenant_id).await?;
+    let now = state.clock.now();
+    match status_now(&target, now) {
+        MembershipStatus::Active | MembershipStatus::Cooldown => {}
+        status => {
+            return Err(AppError::conflict(format!(
+                "Lock Account is not available: the account is {}.",
+                status.label()
+            )));
+        }
+    }
+    let reason = if reason.is_empty() {
+        "Locked by an administrator".to_owned()
+    } else {
+        reason.to_owned()
+    };
+    let txn = state.db.begin().await.map_err(db_error)?;
+    save_status(&txn, &target, MembershipStatus::Locked, Some(reason.clone()), now).await?;
+    let ended = sessions::revoke_all_for_user(&txn, user_id).await?;
+    let event = NewEvent {
+        event_type: SecurityEventType::AccountLock,
+        user_id: Some(user_id),
+        tenant_id: Some(tenant_id),
+        identifier: None,
+        detail: json!({ "reason": "admin", "by": actor.user.id, "sessions_ended": ended }),
+    };
+    events::record(&txn, state.clock.as_ref(), meta, event).await?;
+    let after = json!({ "status": "locked", "locked_reason": reason, "sessions_ended": ended });
+    record(&txn, state, actor, meta, ("user.locked", &target), after).await?;
+    txn.commit().await.map_err(db_error)?;
+    Ok(())
+}
+
+/// "Unlock Account": the membership is active again, and the sign-in failure lock on the
+/// user's email and username here is lifted too.
+pub async fn unlock(
+    state: &AppState,
+    actor: &Actor,
+    meta: &RequestMeta,
+    user_id: Uuid,
+    tenant_id: Uuid,
+) -> Result<(), AppError> {
+    require(actor, USERS_SUPPORT, tenant_id)?;
+    let target = target(&state.db, user_id, tenant_id).await?;
+    let now = state.clock.now();
+    let throttled = [Some(target.user.email.as_str()), target.user.username.as_deref()];
+    let txn = state.db.begin().await.map_err(db_error)?;
+    for identifier in throttled.into_iter().flatten() {
+        throttle::clear(&txn, &ThrottleKey::identifier(tenant_id, identifier), now).await?;
+    }
+    match status_now(&target, now) {
+        MembershipStatus::Locked | MembershipStatus::Active | MembershipStatus::Cooldown => {}
+        status => {
+            return Err(AppError::conflict(format!(
+                "Unlock Account is not available: the account is {}.",
+                status.label()
+            )));
+        }
+    }
+    save_status(&txn, &target, MembershipStatus::Active, None, now).await?;
+    record(
+        &txn,
+        state,
+        actor,
+        meta,
+        ("user.unlocked", &target),
+        json!({ "status": "active" }),
+    )
+    .await?;
+    txn.commit().await.map_err(db_error)?;
+    Ok(())
+}
+
+/// One user's answer in a bulk MFA reset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MfaResetResult {
+    pub id: Uuid,
+    /// `reset`, or the error code (`not_found`, `forbidden`, ...).
+    pub result: String,
+    pub message: String,
+}
+
+/// "Reset MFA" for one user on one workspace: every factor and recovery code goes, sessions
+/// end, any cooldown is cleared; the next sign-in sets MFA up again where it is enforced.
+pub async fn reset_mfa(
+    state: &AppState,
+    actor: &Actor,
+    meta: &RequestMeta,
+    user_id: Uuid,
+    tenant_id: Uuid,
+) -> Result<(), AppError> {
+    require(actor, USERS_SUPPORT, tenant_id)?;
+    let target = target(&state.db, user_id, tenant_id).await?;
+    let now = state.clock.now();
+    let txn = state.db.begin().await.map_err(db_error)?;
+    let factors = mfa_factors::Entity::delete_many()
+        .filter(mfa_factors::Column::UserId.eq(user_id))
+        .exec(&txn)
+        .await
+        .map_err(db_error)?
+        .rows_affected;
+    recovery_codes::Entity::delete_many()
+        .filter(recovery_codes::Column::UserId.eq(user_id))
+        .exec(&txn)
+        .await
+        .map_err(db_error)?;
+    if status_now(&target, now) == MembershipStatus::Cooldown || target.membership.mfa_failed_attempts > 0 {
+        save_status(&txn, &target, MembershipStatus::Active, None, now).await?;
+    }
+    let ended = sessions::revoke_all_for_user(&txn, user_id).await?;
+    let event = NewEvent {
+        event_type: SecurityEventType::MfaReset,
+        user_id: Some(user_id),
+        tenant_id: Some(tenant_id),
+        identifier: None,
+        detail: json!({ "by": actor.user.id, "factors_removed": factors, "sessions_ended": ended }),
+    };
+    events::record(&txn, state.clock.as_ref(), meta, event).await?;
+    let url = state.config.workspace_url(&target.tenant.slug);
+    let email = compose(
+        &target.user.email,
+        format!("Your multi-factor authentication was reset ({})", target.tenant.name),
+        &[
+            Block::Text(format!(
+                "An administrator reset multi-factor authentication for {} on {} ({url}). Your authenticator entries and recovery codes no longer work.",
+                target.user.email, target.tenant.name
+            )),
+            Block::Text("Sign in to set it up again. If you did not ask for this, contact your administrator.".into()),
+        ],
+    );
+    outbox::enqueue_email(&txn, &state.cipher, Some(tenant_id), &email, now).await?;
+    let after = json!({ "factors_removed": factors, "sessions_ended": ended });
+    record(&txn, state, actor, meta, ("user.mfa_reset", &target), after).await?;
+    txn.commit().await.map_err(db_error)?;
+    Ok(())
+}
+
+/// `PUT /users/mfa/reset`: the same reset for many users, each answered on its own.
+pub async fn reset_mfa_bulk(
+    state: &AppState,
+    actor: &Actor,
+    meta: &RequestMeta,
+    targets: &[(Uuid, Uuid)],
+) -> Vec<MfaResetResult> {
+    let mut results = Vec::with_capacity(targets.len());
+    for &(user_id, tenant_id) in targets {
+        let outcome = reset_mfa(state, actor, meta, user_id, tenant_id).await;
+        results.push(match outcome {
+            Ok(()) => MfaResetResult {
+                id: user_id,
+                result: "reset".into(),
+                message: "MFA was reset. The user sets it up again at the next sign-in.".into(),
+            },
+            Err(error) => MfaResetResult {
+                id: user_id,
+                result: error.code().into(),
+                message: error.message().into(),
+            },
+        });
+    }
+    results
+}

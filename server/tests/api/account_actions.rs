@@ -1,0 +1,212 @@
+//! Lock Account, Unlock Account, Reset Cooldown and Reset MFA over REST.
+
+use crate::helpers::*;
+use crate::mfa::enrolled;
+use app::server::entities::{audit_log, memberships, mfa_factors, security_events};
+use app::server::services::tokens;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::{Value, json};
+
+async fn token(app: &TestApp, email: &str, slug: &str) -> String {
+    tokens::create(&app.state, email, slug, "t", None).await.unwrap().token
+}
+
+async fn send(app: &TestApp, method: reqwest::Method, token: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut request = app
+        .raw_client()
+        .request(method, format!("http://{}/api/v1{path}", app.addr))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+}
+
+async fn audited(app: &TestApp, action: &str) -> u64 {
+    audit_log::Entity::find()
+        .filter(audit_log::Column::Action.eq(action))
+        .count(&app.state.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn lock_and_unlock_an_account() {
+    let app = spawn_app().await;
+    let support = token(&app, "support@demo-msp.test", "admin").await;
+    let bob = app.user_id("bob@acme.test").await;
+    let session = app.browser("acme");
+    session.sign_in("bob", DEMO_PASSWORD).await.unwrap();
+
+    let post = reqwest::Method::POST;
+    let (status, body) = send(
+        &app,
+        post.clone(),
+        &support,
+        &format!("/users/{bob}/lock"),
+        Some(json!({ "reason": "bad\u{7}" })),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("validation_failed"))
+    );
+    let (status, body) = send(
+        &app,
+        post.clone(),
+        &support,
+        &format!("/users/{bob}/lock"),
+        Some(json!({ "reason": "Reported a lost laptop" })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        session.host_info().await.viewer.is_none(),
+        "the lock ends bob's sessions"
+    );
+    let (status, error) = app.browser("acme").sign_in("bob", DEMO_PASSWORD).await.unwrap_err();
+    assert_eq!(
+        (status, error.message()),
+        (423, "Your account is locked. Contact your administrator.")
+    );
+    let (status, _) = send(&app, post.clone(), &support, &format!("/users/{bob}/lock"), None).await;
+    assert_eq!(status, 409, "already locked");
+    assert_eq!(audited(&app, "user.locked").await, 1);
+
+    let readonly = token(&app, "readonly@demo-msp.test", "admin").await;
+    let (status, _) = send(&app, post.clone(), &readonly, &format!("/users/{bob}/unlock"), None).await;
+    assert_eq!(status, 403);
+    let globex = token(&app, "admin@globex.test", "globex").await;
+    let (status, _) = send(
+        &app,
+        post.clone(),
+        &globex,
+        &format!("/users/{bob}/unlock"),
+        Some(json!({ "tenantId": app.tenant_id("acme").await })),
+    )
+    .await;
+    assert_eq!(status, 404, "another tenant's admin cannot reach acme's users");
+    let (status, body) = send(&app, post.clone(), &support, &format!("/users/{bob}/unlock"), None).await;
+    assert_eq!(status, 200, "{body}");
+    app.browser("acme").sign_in("bob", DEMO_PASSWORD).await.unwrap();
+    assert_eq!(audited(&app, "user.unlocked").await, 1);
+}
+
+#[tokio::test]
+async fn unlock_lifts_the_sign_in_failure_lock() {
+    let app = spawn_app().await;
+    let owner = token(&app, "owner@acme.test", "acme").await;
+    let acme = app.browser("acme");
+    for _ in 0..5 {
+        acme.sign_in("bob", "wrong password here").await.unwrap_err();
+    }
+    let (status, _) = acme.sign_in("bob", DEMO_PASSWORD).await.unwrap_err();
+    assert_eq!(status, 423);
+    let bob = app.user_id("bob@acme.test").await;
+    let (status, body) = send(
+        &app,
+        reqwest::Method::POST,
+        &owner,
+        &format!("/users/{bob}/unlock"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    app.browser("acme").sign_in("bob", DEMO_PASSWORD).await.unwrap();
+}
+
+#[tokio::test]
+async fn reset_cooldown_ends_a_running_cooldown_only() {
+    let app = spawn_app().await;
+    let support = token(&app, "support@demo-msp.test", "admin").await;
+    let erin = app.user_id("erin@acme.test").await;
+    let path = format!("/users/{erin}/cooldown/reset");
+    let (status, body) = send(&app, reqwest::Method::POST, &support, &path, None).await;
+    assert_eq!(status, 200, "{body}");
+    let membership = memberships::Entity::find()
+        .filter(memberships::Column::UserId.eq(erin))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            membership.status.as_str(),
+            membership.cooldown_until,
+            membership.mfa_failed_attempts
+        ),
+        ("active", None, 0)
+    );
+    let (status, body) = send(&app, reqwest::Method::POST, &support, &path, None).await;
+    assert_eq!(status, 409);
+    assert!(body["error"]["message"].as_str().unwrap().contains("no cooldown"));
+    assert_eq!(audited(&app, "user.cooldown_reset").await, 1);
+}
+
+#[tokio::test]
+async fn bulk_mfa_reset_answers_per_user() {
+    let app = spawn_app().await;
+    let (session, _, _) = enrolled(&app, "acme", "bob").await;
+    let admin = token(&app, "admin@demo-msp.test", "admin").await;
+    let bob = app.user_id("bob@acme.test").await;
+    let pat = app.user_id("pat@partner.test").await;
+    let nobody = uuid::Uuid::nil();
+    let (status, body) = send(
+        &app,
+        reqwest::Method::PUT,
+        &admin,
+        "/users/mfa/reset",
+        Some(json!({ "ids": [bob, nobody, pat] })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let results = body["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3);
+    assert_eq!(results[0]["result"], "reset");
+    assert_eq!(results[1]["result"], "not_found");
+    assert_eq!(
+        results[2]["result"], "validation_failed",
+        "pat is in two workspaces: tenantId needed"
+    );
+    assert_eq!(app.count(mfa_factors::Entity).await, 0);
+    assert!(
+        session.host_info().await.viewer.is_none(),
+        "sessions end with the reset"
+    );
+    let resets = security_events::Entity::find()
+        .filter(security_events::Column::EventType.eq("mfa_reset"))
+        .count(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(resets, 1);
+    let viewer = app.browser("acme").sign_in("bob", DEMO_PASSWORD).await.unwrap();
+    assert_eq!(viewer.mfa_step, None, "acme does not enforce MFA: no factor, no step");
+
+    for (body, status) in [
+        (json!({ "ids": [] }), 422),
+        (json!({ "ids": "all" }), 400),
+        (json!({ "ids": ["not-a-uuid"] }), 400),
+        (json!({ "ids": [bob], "force": true }), 400),
+    ] {
+        let (got, answer) = send(
+            &app,
+            reqwest::Method::PUT,
+            &admin,
+            "/users/mfa/reset",
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(got, status, "{body} → {answer}");
+    }
+    let readonly = token(&app, "readonly@demo-msp.test", "admin").await;
+    let (_, body) = send(
+        &app,
+        reqwest::Method::PUT,
+        &readonly,
+        "/users/mfa/reset",
+        Some(json!({ "ids": [bob] })),
+    )
+    .await;
+    assert_eq!(body["results"][0]["result"], "forbidden");
+}
