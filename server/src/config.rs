@@ -16,6 +16,76 @@ pub struct CommonConfig {
     /// Scheme of the public URLs (links in mail, cookie `Secure` flag): http or https.
     #[arg(long, env = "LATCHKEY_PUBLIC_SCHEME", default_value = "http", value_parser = ["http", "https"], global = true)]
     pub public_scheme: String,
+    /// Key that seals secrets at rest (TOTP secrets, queued mail): 32 bytes as 64 hex
+    /// characters or base64. Unset, a key generated once and kept in the database is used.
+    /// Parsed by [`parse_encryption_key`], not by clap, whose errors would echo the value.
+    #[arg(long, env = "LATCHKEY_ENCRYPTION_KEY", hide_env_values = true, value_parser = |t: &str| Ok::<_, String>(KeyText(t.to_owned())), global = true)]
+    pub encryption_key: Option<KeyText>,
+}
+
+/// The key as configured, before parsing. Its `Debug` never shows it.
+#[derive(Clone)]
+pub struct KeyText(pub String);
+
+impl std::fmt::Debug for KeyText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyText(<redacted>)")
+    }
+}
+
+/// The data encryption key from configuration. Its `Debug` never shows it.
+#[derive(Clone)]
+pub struct EncryptionKey(pub [u8; 32]);
+
+impl std::fmt::Debug for EncryptionKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EncryptionKey(<redacted>)")
+    }
+}
+
+pub fn parse_encryption_key(text: &str) -> Result<EncryptionKey, String> {
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    let text = text.trim();
+    let bytes = if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        (0..32)
+            .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16))
+            .collect::<Result<Vec<u8>, _>>()
+            .ok()
+    } else {
+        STANDARD.decode(text).or_else(|_| URL_SAFE_NO_PAD.decode(text)).ok()
+    };
+    bytes
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .map(EncryptionKey)
+        .ok_or_else(|| "the encryption key must be 32 bytes, as 64 hex characters or base64".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encryption_keys_are_32_bytes_of_hex_or_base64() {
+        let hex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+        assert_eq!(parse_encryption_key(hex).unwrap().0[1], 0x11);
+        assert_eq!(
+            parse_encryption_key("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+                .unwrap()
+                .0,
+            [0; 32]
+        );
+        for bad in [
+            "",
+            "short",
+            &hex[..62],
+            &format!("{hex}00"),
+            "zz112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+        ] {
+            assert!(parse_encryption_key(bad).is_err(), "{bad:?}");
+        }
+        assert!(!format!("{:?}", parse_encryption_key(hex).unwrap()).contains("0011"));
+    }
 }
 
 #[derive(Debug, Clone, Args)]

@@ -55,6 +55,14 @@ enum TokenCommand {
 
 async fn run(cli: Cli) -> Result<(), String> {
     let common = cli.common;
+    let data_key = match &common.encryption_key {
+        Some(text) => Some(
+            server::config::parse_encryption_key(&text.0)
+                .map_err(|e| format!("LATCHKEY_ENCRYPTION_KEY / --encryption-key: {e}"))?
+                .0,
+        ),
+        None => None,
+    };
     let database = db::connect_and_migrate(&common.database_url)
         .await
         .map_err(|e| format!("database: {e}"))?;
@@ -67,7 +75,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         config.smtp_configured = serve.smtp_url.is_some();
     }
     let hasher = PasswordHasher::for_this_machine();
-    let state = startup::build_state(database, config, Arc::new(SystemClock), hasher)
+    let state = startup::build_state(database, config, Arc::new(SystemClock), hasher, data_key)
         .await
         .map_err(|e| e.to_string())?;
     match cli.command {

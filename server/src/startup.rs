@@ -56,14 +56,20 @@ pub async fn build_state(
     config: ServiceConfig,
     clock: Arc<dyn Clock>,
     hasher: PasswordHasher,
+    configured_data_key: Option<[u8; 32]>,
 ) -> Result<AppState, AppError> {
     let now = clock.now();
     setup::ensure_defaults(&db, now).await?;
     let device_key = load_key(&db, DEVICE_KEY_NAME, now).await?;
-    let data_key: [u8; 32] = load_key(&db, DATA_KEY_NAME, now).await?.try_into().map_err(|_| {
-        tracing::error!("the stored data encryption key is not 32 bytes");
-        AppError::internal()
-    })?;
+    // A key from configuration keeps sealed data unreadable to someone holding only the
+    // database; without one, a generated key is kept beside the data.
+    let data_key: [u8; 32] = match configured_data_key {
+        Some(key) => key,
+        None => load_key(&db, DATA_KEY_NAME, now).await?.try_into().map_err(|_| {
+            tracing::error!("the stored data encryption key is not 32 bytes");
+            AppError::internal()
+        })?,
+    };
     Ok(AppState {
         db,
         config: Arc::new(config),

@@ -107,4 +107,13 @@ fn bad_flags_are_refused_with_a_message() {
         .output()
         .unwrap();
     assert!(!output.status.success());
+    let output = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .arg("migrate")
+        .env("LATCHKEY_ENCRYPTION_KEY", "too-short-to-be-a-key")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("must be 32 bytes"), "{stderr}");
+    assert!(!stderr.contains("too-short-to-be-a-key"), "the value is not echoed");
 }

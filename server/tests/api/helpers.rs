@@ -51,7 +51,7 @@ pub async fn spawn_app() -> TestApp {
     let base_domain = format!("localhost:{}", addr.port());
     let clock = ManualClock::new(chrono::Utc::now());
     let config = ServiceConfig::new(&base_domain, "http");
-    let state = server::startup::build_state(db, config, Arc::new(clock.clone()), PasswordHasher::new(2, 256))
+    let state = server::startup::build_state(db, config, Arc::new(clock.clone()), PasswordHasher::new(2, 256), None)
         .await
         .expect("state");
     demo::seed(&state).await.expect("demo data");

@@ -294,3 +294,29 @@ async fn a_password_reset_keeps_mfa() {
     assert_eq!((status, error.code()), (403, "password_change_required"));
     assert_eq!(app.count(mfa_factors::Entity).await, 1);
 }
+
+#[tokio::test]
+async fn a_configured_key_seals_totp_secrets() {
+    let app = spawn_app().await;
+    let key = [42u8; 32];
+    let state = server::startup::build_state(
+        app.state.db.clone(),
+        (*app.state.config).clone(),
+        app.state.clock.clone(),
+        app.state.hasher.clone(),
+        Some(key),
+    )
+    .await
+    .unwrap();
+    let actor = app.actor("bob@acme.test", "acme").await;
+    let enrollment = app::server::services::mfa::start_totp(&state, &actor).await.unwrap();
+    let row = mfa_factors::Entity::find_by_id(enrollment.factor_id)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let sealed = row.secret_enc.unwrap();
+    let opened = app::server::crypto::Cipher::new(&key).open(&sealed).unwrap();
+    assert_eq!(Some(opened), secret_from_base32(&enrollment.secret));
+    assert_eq!(app.state.cipher.open(&sealed), None, "the stored key does not open it");
+}
