@@ -2,6 +2,7 @@
 // and drives Debian's Chromium through playwright-core.
 const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
+const http = require('node:http');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
@@ -58,6 +59,22 @@ async function startLatchkey() {
     smtp.once('exit', () => reject(new Error('SMTP sink exited')));
   });
   env.LATCHKEY_SMTP_URL = `smtp://127.0.0.1:${smtpPort}`;
+  // Text messages go to a Twilio-compatible stand-in that keeps each message body.
+  const texts = [];
+  const smsServer = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => { body += chunk; });
+    req.on('end', () => {
+      texts.push(Object.fromEntries(new URLSearchParams(body)));
+      res.writeHead(201, { 'content-type': 'application/json' });
+      res.end('{"sid":"SM1","status":"queued"}');
+    });
+  });
+  await new Promise((resolve) => smsServer.listen(0, '127.0.0.1', resolve));
+  env.LATCHKEY_SMS_URL = `http://127.0.0.1:${smsServer.address().port}/2010-04-01/Accounts/AC1/Messages.json`;
+  env.LATCHKEY_SMS_ACCOUNT = 'AC1';
+  env.LATCHKEY_SMS_TOKEN = 'e2e-token';
+  env.LATCHKEY_SMS_FROM = '+15550000000';
   execFileSync(BIN, ['demo'], { env, stdio: 'ignore' });
   const child = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   await waitFor(`http://127.0.0.1:${port}/healthz`);
@@ -78,6 +95,11 @@ async function startLatchkey() {
       });
       return { status: res.status, body: await res.json() };
     },
+    // The newest text message's 6-digit code.
+    lastSmsCode() {
+      const last = texts[texts.length - 1];
+      return last && last.Body.match(/\b(\d{6})\b/)[1];
+    },
     // Waits for the next message to `to` after `seen` messages, and returns its text.
     async nextMail(to, seen = 0, ms = 20000) {
       const until = Date.now() + ms;
@@ -92,6 +114,7 @@ async function startLatchkey() {
     async stop() {
       child.kill('SIGTERM');
       smtp.kill('SIGTERM');
+      smsServer.close();
       await new Promise((r) => child.once('exit', r));
       fs.rmSync(dir, { recursive: true, force: true });
     },

@@ -94,3 +94,40 @@ test('Initech enforces MFA: set up an authenticator, sign in with codes and a re
   await screenshot(page, 'mfa-5-cooldown');
   await context.close();
 });
+
+test('a phone for text messages: add it in My account, sign in with a texted code, report a wrong number', async () => {
+  const context = await env.browser.newContext({ viewport: { width: 1200, height: 1100 } });
+  const page = await context.newPage();
+  await page.goto(env.latchkey.url('acme', '/sign-in'));
+  await signIn(page, 'alice');
+  await page.getByTestId('home').waitFor();
+  await page.goto(env.latchkey.url('acme', '/account'));
+  await page.getByRole('button', { name: 'Add phone for text messages' }).click();
+  await page.getByLabel('Mobile number, with country code').fill('12345');
+  await page.getByRole('button', { name: 'Text me a code' }).click();
+  await page.getByTestId('error').waitFor();
+  assert.match(await page.getByTestId('error').innerText(), /country code/);
+  await page.getByLabel('Mobile number, with country code').fill('+1 415 555 0100');
+  await page.getByRole('button', { name: 'Text me a code' }).click();
+  await page.getByText('We sent a code to ••• 0100.').waitFor();
+  await page.getByLabel('Code from the text message').fill(env.latchkey.lastSmsCode());
+  await page.getByRole('button', { name: 'Confirm' }).click();
+  await page.getByTestId('recovery-codes').waitFor();
+  await page.getByRole('button', { name: 'I saved my codes' }).click();
+  await page.getByTestId('factors').getByText('Text message to ••• 0100').waitFor();
+  await screenshot(page, 'mfa-6-sms-factor');
+
+  await signOut(page);
+  await signIn(page, 'alice');
+  await page.getByTestId('mfa-verify').waitFor();
+  await page.getByRole('button', { name: /Text me a code at ••• 0100/ }).click();
+  await page.getByText(/We sent a code to ••• 0100/).waitFor();
+  await page.getByRole('button', { name: "It's not my phone number" }).click();
+  await page.getByTestId('not-my-number').waitFor();
+  assert.match(await page.getByTestId('not-my-number').innerText(), /Ref [0-9A-Z]{4}-[0-9A-Z]{4}/);
+  await screenshot(page, 'mfa-7-sms-verify');
+  await page.getByLabel('Code').fill(env.latchkey.lastSmsCode());
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await page.getByTestId('home').waitFor();
+  await context.close();
+});

@@ -23,7 +23,7 @@ pub struct CommonConfig {
     pub encryption_key: Option<KeyText>,
 }
 
-/// The key as configured, before parsing. Its `Debug` never shows it.
+/// A secret as configured (a key, a token). Its `Debug` never shows it.
 #[derive(Clone)]
 pub struct KeyText(pub String);
 
@@ -99,6 +99,19 @@ pub struct ServeConfig {
     /// Sender of outgoing mail (default `Latchkey <no-reply@BASE-DOMAIN-HOST>`).
     #[arg(long, env = "LATCHKEY_SMTP_FROM")]
     pub smtp_from: Option<String>,
+    /// SMS provider's Twilio-compatible Messages endpoint, e.g.
+    /// `https://api.twilio.com/2010-04-01/Accounts/ACxxx/Messages.json`; unset, no SMS factor.
+    #[arg(long, env = "LATCHKEY_SMS_URL")]
+    pub sms_url: Option<String>,
+    /// Account (basic-auth user) for the SMS provider.
+    #[arg(long, env = "LATCHKEY_SMS_ACCOUNT", default_value = "")]
+    pub sms_account: String,
+    /// Auth token (basic-auth password) for the SMS provider.
+    #[arg(long, env = "LATCHKEY_SMS_TOKEN", hide_env_values = true, value_parser = |t: &str| Ok::<_, String>(KeyText(t.to_owned())))]
+    pub sms_token: Option<KeyText>,
+    /// Sender number or name for text messages.
+    #[arg(long, env = "LATCHKEY_SMS_FROM", default_value = "Latchkey")]
+    pub sms_from: String,
     /// Folder with the built single-page app (index.html, WASM, JS, CSS).
     #[arg(long, env = "LATCHKEY_SITE_DIR", default_value = "dist")]
     pub site_dir: PathBuf,

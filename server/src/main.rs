@@ -3,6 +3,7 @@
 use app::server::mail::SmtpMailer;
 use app::server::passwords::PasswordHasher;
 use app::server::services::{demo, outbox, tokens};
+use app::server::sms::TwilioSms;
 use app::server::{ServiceConfig, SystemClock};
 use clap::{Parser, Subcommand};
 use server::config::{CommonConfig, ServeConfig};
@@ -75,12 +76,20 @@ async fn run(cli: Cli) -> Result<(), String> {
         config.smtp_configured = serve.smtp_url.is_some();
     }
     let hasher = PasswordHasher::for_this_machine();
-    let state = startup::build_state(database, config, Arc::new(SystemClock), hasher, data_key)
+    let mut state = startup::build_state(database, config, Arc::new(SystemClock), hasher, data_key)
         .await
         .map_err(|e| e.to_string())?;
     match cli.command {
         Command::Migrate => unreachable!("handled above"),
         Command::Serve(serve) => {
+            if let Some(url) = &serve.sms_url {
+                state.sms = Some(Arc::new(TwilioSms::new(
+                    url.clone(),
+                    serve.sms_account.clone(),
+                    serve.sms_token.as_ref().map(|t| t.0.clone()).unwrap_or_default(),
+                    serve.sms_from.clone(),
+                )));
+            }
             match &serve.smtp_url {
                 Some(url) => {
                     let host = state.config.base_domain.split(':').next().unwrap_or("localhost");

@@ -77,6 +77,7 @@ pub async fn build_state(
         hasher,
         signer: Signer::new(&device_key),
         cipher: Cipher::new(&data_key),
+        sms: None,
     })
 }
 

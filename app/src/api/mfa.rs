@@ -2,7 +2,7 @@
 //! an authenticator, and managing one's own factors.
 
 use crate::AppError;
-use crate::types::{MyMfa, RecoveryCodes, TotpEnrollment};
+use crate::types::{MfaOptions, MyMfa, RecoveryCodes, SmsSent, TotpEnrollment};
 use leptos::prelude::*;
 use uuid::Uuid;
 
@@ -62,4 +62,38 @@ pub async fn remove_mfa_factor(factor_id: Uuid, password: String) -> Result<(), 
 pub async fn regenerate_recovery_codes(password: String) -> Result<RecoveryCodes, AppError> {
     let (ctx, actor) = signed_in().await?;
     crate::server::services::mfa::regenerate_recovery_codes(&ctx.state, &ctx.realm, &actor, &ctx.meta, password).await
+}
+
+/// Which factors the MFA step offers (an authenticator, a text message to a masked number).
+#[server]
+pub async fn get_mfa_options() -> Result<MfaOptions, AppError> {
+    let (ctx, actor) = before_mfa().await?;
+    crate::server::services::sms_factor::options(&ctx.state, &actor).await
+}
+
+/// "Text me a code" on the MFA step.
+#[server]
+pub async fn send_sms_code() -> Result<SmsSent, AppError> {
+    let (ctx, actor) = before_mfa().await?;
+    crate::server::services::sms_factor::send_sign_in_code(&ctx.state, &ctx.realm, &actor, &ctx.meta).await
+}
+
+/// "It's not my phone number": returns the support reference to quote.
+#[server]
+pub async fn report_not_my_number() -> Result<String, AppError> {
+    let (ctx, actor) = before_mfa().await?;
+    crate::server::services::sms_factor::not_my_number(&ctx.state, &ctx.realm, &actor, &ctx.meta).await
+}
+
+/// "Add phone": sends a code to the new number.
+#[server]
+pub async fn start_sms_enrollment(phone: String) -> Result<SmsSent, AppError> {
+    let (ctx, actor) = before_mfa().await?;
+    crate::server::services::sms_factor::start(&ctx.state, &ctx.realm, &actor, &ctx.meta, &phone).await
+}
+
+#[server]
+pub async fn confirm_sms_enrollment(factor_id: Uuid, code: String) -> Result<RecoveryCodes, AppError> {
+    let (ctx, actor) = before_mfa().await?;
+    crate::server::services::sms_factor::confirm(&ctx.state, &ctx.realm, &actor, &ctx.meta, factor_id, &code).await
 }

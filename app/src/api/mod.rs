@@ -237,4 +237,9 @@ pub fn register_server_functions() {
     register_explicit::<GetMyMfa>();
     register_explicit::<RemoveMfaFactor>();
     register_explicit::<RegenerateRecoveryCodes>();
+    register_explicit::<GetMfaOptions>();
+    register_explicit::<SendSmsCode>();
+    register_explicit::<ReportNotMyNumber>();
+    register_explicit::<StartSmsEnrollment>();
+    register_explicit::<ConfirmSmsEnrollment>();
 }

@@ -187,6 +187,46 @@ impl DisplayName {
     }
 }
 
+/// A phone number for text messages, in E.164 form (`+` and 8 to 15 digits); spaces, dashes,
+/// dots and brackets people type are dropped.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PhoneNumber(String);
+
+impl PhoneNumber {
+    pub fn parse(input: &str) -> Result<Self, AppError> {
+        let kept: String = input
+            .trim()
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')'))
+            .collect();
+        let digits = kept.strip_prefix('+').unwrap_or("");
+        if !(8..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.starts_with('0') {
+            return Err(AppError::invalid(
+                "phone",
+                "Enter the number with its country code, like +1 415 555 0100.",
+            ));
+        }
+        Ok(Self(kept))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The number as shown back to its owner: only the last digits.
+    pub fn masked(number: &str) -> String {
+        let tail: String = number
+            .chars()
+            .rev()
+            .take(4)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        format!("••• {tail}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,6 +279,25 @@ mod tests {
         for bad in ["", "  ", "a\u{202E}b", &"x".repeat(101)] {
             assert!(DisplayName::parse(bad).is_err(), "{bad:?} was accepted");
         }
+    }
+
+    #[test]
+    fn phone_numbers() {
+        assert_eq!(
+            PhoneNumber::parse(" +1 (415) 555-0100 ").unwrap().as_str(),
+            "+14155550100"
+        );
+        for bad in [
+            "",
+            "4155550100",
+            "+1",
+            "+0123456789",
+            "+1415555010x",
+            &format!("+{}", "1".repeat(16)),
+        ] {
+            assert!(PhoneNumber::parse(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(PhoneNumber::masked("+14155550100"), "••• 0100");
     }
 
     #[test]

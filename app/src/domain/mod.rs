@@ -4,7 +4,7 @@ mod identifiers;
 mod password;
 mod reference;
 
-pub use identifiers::{DisplayName, Email, Identifier, Slug, Username};
+pub use identifiers::{DisplayName, Email, Identifier, PhoneNumber, Slug, Username};
 #[cfg(feature = "ssr")]
 pub use password::NewPassword;
 #[cfg(feature = "strength")]

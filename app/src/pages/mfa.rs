@@ -3,7 +3,8 @@
 
 use super::HostContext;
 use crate::api::{
-    ConfirmTotpEnrollment, RegenerateRecoveryCodes, RemoveMfaFactor, StartTotpEnrollment, VerifyMfa, get_my_mfa,
+    ConfirmSmsEnrollment, ConfirmTotpEnrollment, RegenerateRecoveryCodes, RemoveMfaFactor, ReportNotMyNumber,
+    SendSmsCode, StartSmsEnrollment, StartTotpEnrollment, VerifyMfa, get_mfa_options, get_my_mfa,
 };
 use crate::components::{ErrorNotice, Spinner};
 use crate::types::{MyMfa, RecoveryCodes, TotpEnrollment};
@@ -23,7 +24,7 @@ pub fn MfaVerifyPage() -> impl IntoView {
     view! {
         <main class="card auth-card" data-testid="mfa-verify">
             <h1>"Two-step verification"</h1>
-            <p>"Enter the 6-digit code from your authenticator app."</p>
+            <p>"Enter the 6-digit code from your authenticator app or from a text message."</p>
             {move || verify.value().get().and_then(Result::err).map(|error| view! { <ErrorNotice error/> })}
             <form class="form" on:submit=move |ev| {
                 ev.prevent_default();
@@ -35,8 +36,87 @@ pub fn MfaVerifyPage() -> impl IntoView {
                 </label>
                 <button type="submit" class="button" disabled=verify.pending()>"Verify"</button>
             </form>
+            <SmsOption/>
             <p class="hint">"Lost your phone? Enter one of your recovery codes (like ABCD-EFGH) instead. No codes left? Ask your administrator to reset your MFA."</p>
         </main>
+    }
+}
+
+/// "Text me a code" and "It's not my phone number", for users with an SMS factor.
+#[component]
+fn SmsOption() -> impl IntoView {
+    let options = LocalResource::new(get_mfa_options);
+    let send = ServerAction::<SendSmsCode>::new();
+    let report = ServerAction::<ReportNotMyNumber>::new();
+    let phone = move || options.get().and_then(Result::ok).and_then(|o| o.sms_phone);
+    view! {
+        {move || phone().map(|phone| view! {
+            <div class="sms-option" data-testid="sms-option">
+                {move || send.value().get().map(|result| match result {
+                    Ok(sent) => view! { <p class="notice" role="status">{format!("We sent a code to {}. It works for 10 minutes.", sent.masked_phone)}</p> }.into_any(),
+                    Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                })}
+                {move || report.value().get().map(|result| match result {
+                    Ok(reference) => view! {
+                        <p class="notice" role="status" data-testid="not-my-number">
+                            "Thank you. Your administrator can see this report: contact them to correct the number or reset your MFA, quoting "
+                            <code>{format!("Ref {reference}")}</code>". Until then, use your authenticator app or a recovery code."
+                        </p>
+                    }.into_any(),
+                    Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                })}
+                <p class="actions">
+                    <button type="button" class="button-secondary" disabled=send.pending()
+                        on:click=move |_| { send.dispatch(SendSmsCode {}); }>{format!("Text me a code at {phone}")}</button>
+                    <button type="button" class="button-link" on:click=move |_| { report.dispatch(ReportNotMyNumber {}); }>
+                        "It's not my phone number"</button>
+                </p>
+            </div>
+        })}
+    }
+}
+
+/// "Add phone": number → code by text message → recovery codes (for a first factor).
+#[component]
+pub fn SetUpSms(on_done: Callback<()>) -> impl IntoView {
+    let start = ServerAction::<StartSmsEnrollment>::new();
+    let confirm = ServerAction::<ConfirmSmsEnrollment>::new();
+    let phone = RwSignal::new(String::new());
+    let code = RwSignal::new(String::new());
+    view! {
+        <div class="setup" data-testid="setup-sms">
+            {move || match (start.value().get(), confirm.value().get()) {
+                (_, Some(Ok(codes))) => view! { <RecoveryCodesPanel codes on_done/> }.into_any(),
+                (Some(Ok(sent)), _) => {
+                    let factor_id = sent.factor_id;
+                    view! {
+                        <p>{format!("We sent a code to {}.", sent.masked_phone)}</p>
+                        {move || confirm.value().get().and_then(Result::err).map(|error| view! { <ErrorNotice error/> })}
+                        <form class="form narrow" on:submit=move |ev| {
+                            ev.prevent_default();
+                            confirm.dispatch(ConfirmSmsEnrollment { factor_id, code: code.get_untracked() });
+                        }>
+                            <label>"Code from the text message"
+                                <input type="text" name="code" inputmode="numeric" autocomplete="one-time-code" required maxlength="7" bind:value=code/>
+                            </label>
+                            <button type="submit" class="button" disabled=confirm.pending()>"Confirm"</button>
+                        </form>
+                    }.into_any()
+                }
+                (result, _) => view! {
+                    {result.and_then(Result::err).map(|error| view! { <ErrorNotice error/> })}
+                    <form class="form narrow" on:submit=move |ev| {
+                        ev.prevent_default();
+                        start.dispatch(StartSmsEnrollment { phone: phone.get_untracked() });
+                    }>
+                        <label>"Mobile number, with country code"
+                            <input type="tel" name="phone" autocomplete="tel" required maxlength="32" placeholder="+1 415 555 0100" bind:value=phone/>
+                        </label>
+                        <button type="submit" class="button" disabled=start.pending()>"Text me a code"</button>
+                    </form>
+                }.into_any(),
+            }}
+        </div>
     }
 }
 
@@ -179,6 +259,12 @@ pub fn MyMfaSection() -> impl IntoView {
     }
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Adding {
+    Authenticator,
+    Phone,
+}
+
 #[component]
 fn FactorList(
     mfa: MyMfa,
@@ -187,7 +273,7 @@ fn FactorList(
     refresh: RwSignal<u32>,
 ) -> impl IntoView {
     let password = RwSignal::new(String::new());
-    let adding = RwSignal::new(false);
+    let adding = RwSignal::new(None::<Adding>);
     let has_factor = !mfa.factors.is_empty();
     let enforced_note = mfa
         .enforced
@@ -231,10 +317,15 @@ fn FactorList(
         } else {
             view! { <p>"No second factor yet. Add an authenticator app so a stolen password alone cannot open your account."</p> }.into_any()
         }}
-        {move || if adding.get() {
-            view! { <SetUpAuthenticator on_done=Callback::new(move |_| { adding.set(false); refresh.update(|n| *n += 1); })/> }.into_any()
-        } else {
-            view! { <p><button type="button" class="button-secondary" on:click=move |_| adding.set(true)>"Add authenticator app"</button></p> }.into_any()
+        {move || match adding.get() {
+            Some(Adding::Authenticator) => view! { <SetUpAuthenticator on_done=Callback::new(move |_| { adding.set(None); refresh.update(|n| *n += 1); })/> }.into_any(),
+            Some(Adding::Phone) => view! { <SetUpSms on_done=Callback::new(move |_| { adding.set(None); refresh.update(|n| *n += 1); })/> }.into_any(),
+            None => view! {
+                <p class="actions">
+                    <button type="button" class="button-secondary" on:click=move |_| adding.set(Some(Adding::Authenticator))>"Add authenticator app"</button>
+                    <button type="button" class="button-secondary" on:click=move |_| adding.set(Some(Adding::Phone))>"Add phone for text messages"</button>
+                </p>
+            }.into_any(),
         }}
     }
 }

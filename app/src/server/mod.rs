@@ -8,6 +8,7 @@ pub mod entities;
 pub mod mail;
 pub mod passwords;
 pub mod services;
+pub mod sms;
 pub mod state;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -1,6 +1,7 @@
 use super::clock::Clock;
 use super::crypto::{Cipher, Signer};
 use super::passwords::PasswordHasher;
+use super::sms::SmsProvider;
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 
@@ -46,4 +47,6 @@ pub struct AppState {
     pub signer: Signer,
     /// Seals data kept at rest (mail bodies, TOTP secrets).
     pub cipher: Cipher,
+    /// Sends MFA codes by text message; `None` when no provider is configured.
+    pub sms: Option<Arc<dyn SmsProvider>>,
 }

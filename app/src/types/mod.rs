@@ -376,3 +376,19 @@ pub struct MyMfa {
     /// This workspace requires a factor: the last one cannot be removed.
     pub enforced: bool,
 }
+
+/// A code was sent by text message to the number shown (only its last digits).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmsSent {
+    pub factor_id: Uuid,
+    pub masked_phone: String,
+    pub resend_after_secs: u64,
+}
+
+/// Which second factors the MFA step offers this user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MfaOptions {
+    pub totp: bool,
+    /// The SMS factor's number, masked, when the user has one and texts can be sent.
+    pub sms_phone: Option<String>,
+}

@@ -1,18 +1,20 @@
 use super::ApiCaller;
 use crate::http_errors::ApiError;
 use app::AppError;
-use app::server::AppState;
 use app::server::entities::memberships;
 use app::server::services::account_actions::{self, MfaResetResult};
 use app::server::services::{invites, recovery, temporary_passwords, users};
+use app::server::{Actor, AppState, RequestMeta};
 use app::types::{AccessLink, InviteOutcome, InviteRequest, TemporaryPassword, UserProfile};
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post, put};
 use axum::{Extension, Json, Router};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 pub fn router() -> Router<AppState> {
@@ -35,6 +37,11 @@ async fn me(State(state): State<AppState>, ApiCaller(actor): ApiCaller) -> Resul
     Ok(Json(users::profile(&state, &actor.user).await?))
 }
 
+/// A body that may name the workspace an action is for.
+trait ChoosesTenant {
+    fn tenant_id(&self) -> Option<Uuid>;
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct TenantChoice {
@@ -42,8 +49,29 @@ struct TenantChoice {
     tenant_id: Option<Uuid>,
 }
 
+impl ChoosesTenant for TenantChoice {
+    fn tenant_id(&self) -> Option<Uuid> {
+        self.tenant_id
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct LockRequest {
+    tenant_id: Option<Uuid>,
+    /// Shown to admins on the Edit User page.
+    #[serde(default)]
+    reason: String,
+}
+
+impl ChoosesTenant for LockRequest {
+    fn tenant_id(&self) -> Option<Uuid> {
+        self.tenant_id
+    }
+}
+
 /// Reads an optional JSON body, refusing malformed JSON and unknown fields with a clear 400.
-fn optional_json<T: Default + for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, AppError> {
+fn optional_json<T: Default + DeserializeOwned>(body: &Bytes) -> Result<T, AppError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
@@ -51,26 +79,17 @@ fn optional_json<T: Default + for<'de> Deserialize<'de>>(body: &Bytes) -> Result
 }
 
 /// Reads a required JSON body with the same clear 400 for malformed JSON and unknown fields.
-fn required_json<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, AppError> {
+fn required_json<T: DeserializeOwned>(body: &Bytes) -> Result<T, AppError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(AppError::bad_request("Send a JSON body."));
     }
     serde_json::from_slice(body).map_err(|e| AppError::bad_request(format!("The JSON body could not be read: {e}")))
 }
 
-fn parse_id(raw: &str) -> Result<Uuid, AppError> {
-    raw.parse().map_err(|_| AppError::not_found("No such user."))
-}
-
 /// The workspace an action on `user_id` is for: the body's `tenantId`, else the token's own
 /// tenant, else the user's only workspace.
-async fn target_tenant(
-    state: &AppState,
-    actor: &app::server::Actor,
-    user_id: Uuid,
-    choice: TenantChoice,
-) -> Result<Uuid, AppError> {
-    if let Some(tenant_id) = choice.tenant_id {
+async fn target_tenant(state: &AppState, actor: &Actor, user_id: Uuid, chosen: Option<Uuid>) -> Result<Uuid, AppError> {
+    if let Some(tenant_id) = chosen {
         return Ok(tenant_id);
     }
     if actor.tenant.kind != app::types::TenantKind::Operator.as_str() {
@@ -91,27 +110,47 @@ async fn target_tenant(
     }
 }
 
-/// "Send Reset Password Link" (24 hours, single use).
-async fn password_reset_link(
-    State(state): State<AppState>,
-    ApiCaller(actor): ApiCaller,
-    Extension(meta): Extension<app::server::RequestMeta>,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let (user_id, tenant_id) = user_action_target(&state, &actor, &id, &body).await?;
-    recovery::send_reset_link(&state, &actor, &meta, user_id, tenant_id).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(serde_json::json!({ "sent": true, "tenantId": tenant_id })),
-    ))
+/// An action on one user (`/users/{id}/...`): the caller, the user, the workspace it is for
+/// and the optional JSON body.
+struct UserAction<B = TenantChoice> {
+    actor: Actor,
+    meta: RequestMeta,
+    user_id: Uuid,
+    tenant_id: Uuid,
+    body: B,
+}
+
+impl<B: Default + DeserializeOwned + ChoosesTenant + Send> FromRequest<AppState> for UserAction<B> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let ApiCaller(actor) = ApiCaller::from_request_parts(&mut parts, state).await?;
+        let meta = parts.extensions.get::<RequestMeta>().cloned().unwrap_or_default();
+        let Path(id) = Path::<String>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(|_| AppError::not_found("No such user."))?;
+        let bytes = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(|_| AppError::bad_request("The request body could not be read."))?;
+        let user_id = id.parse().map_err(|_| AppError::not_found("No such user."))?;
+        let body: B = optional_json(&bytes)?;
+        let tenant_id = target_tenant(state, &actor, user_id, body.tenant_id()).await?;
+        Ok(Self {
+            actor,
+            meta,
+            user_id,
+            tenant_id,
+            body,
+        })
+    }
 }
 
 /// "Invite user": `POST /users` with `{"email", "displayName", "username"?, "tenantId"?, "role"?}`.
 async fn invite(
     State(state): State<AppState>,
     ApiCaller(actor): ApiCaller,
-    Extension(meta): Extension<app::server::RequestMeta>,
+    Extension(meta): Extension<RequestMeta>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<InviteOutcome>), ApiError> {
     let request: InviteRequest = required_json(&body)?;
@@ -119,121 +158,64 @@ async fn invite(
     Ok((StatusCode::CREATED, Json(outcome)))
 }
 
-/// The user and workspace a per-user action is for, from the path and the optional body.
-async fn user_action_target(
-    state: &AppState,
-    actor: &app::server::Actor,
-    id: &str,
-    body: &Bytes,
-) -> Result<(Uuid, Uuid), AppError> {
-    let user_id = parse_id(id)?;
-    let choice: TenantChoice = optional_json(body)?;
-    Ok((user_id, target_tenant(state, actor, user_id, choice).await?))
+/// "Send Reset Password Link" (24 hours, single use).
+async fn password_reset_link(
+    State(state): State<AppState>,
+    a: UserAction,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    recovery::send_reset_link(&state, &a.actor, &a.meta, a.user_id, a.tenant_id).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "sent": true, "tenantId": a.tenant_id })),
+    ))
 }
 
 /// "Resend Invite": a new emailed link; older links stop working.
 async fn resend_invite(
     State(state): State<AppState>,
-    ApiCaller(actor): ApiCaller,
-    Extension(meta): Extension<app::server::RequestMeta>,
-    Path(id): Path<String>,
-    body: Bytes,
+    a: UserAction,
 ) -> Result<(StatusCode, Json<InviteOutcome>), ApiError> {
-    let (user_id, tenant_id) = user_action_target(&state, &actor, &id, &body).await?;
-    let outcome = invites::resend(&state, &actor, &meta, user_id, tenant_id).await?;
+    let outcome = invites::resend(&state, &a.actor, &a.meta, a.user_id, a.tenant_id).await?;
     Ok((StatusCode::ACCEPTED, Json(outcome)))
 }
 
 /// "Revoke Invite".
-async fn revoke_invite(
-    State(state): State<AppState>,
-    ApiCaller(actor): ApiCaller,
-    Extension(meta): Extension<app::server::RequestMeta>,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let (user_id, tenant_id) = user_action_target(&state, &actor, &id, &body).await?;
-    invites::revoke(&state, &actor, &meta, user_id, tenant_id).await?;
-    Ok(Json(serde_json::json!({ "revoked": true, "tenantId": tenant_id })))
+async fn revoke_invite(State(state): State<AppState>, a: UserAction) -> Result<Json<Value>, ApiError> {
+    invites::revoke(&state, &a.actor, &a.meta, a.user_id, a.tenant_id).await?;
+    Ok(Json(json!({ "revoked": true, "tenantId": a.tenant_id })))
 }
 
 /// "Generate Access Link": the URL to copy; older links stop working.
-async fn access_link(
-    State(state): State<AppState>,
-    ApiCaller(actor): ApiCaller,
-    Extension(meta): Extension<app::server::RequestMeta>,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<(StatusCode, Json<AccessLink>), ApiError> {
-    let (user_id, tenant_id) = user_action_target(&state, &actor, &id, &body).await?;
-    let link = invites::access_link(&state, &actor, &meta, user_id, tenant_id).await?;
+async fn access_link(State(state): State<AppState>, a: UserAction) -> Result<(StatusCode, Json<AccessLink>), ApiError> {
+    let link = invites::access_link(&state, &a.actor, &a.meta, a.user_id, a.tenant_id).await?;
     Ok((StatusCode::CREATED, Json(link)))
 }
 
 /// "Generate Temporary Password": shown once in this answer.
 async fn temporary_password(
     State(state): State<AppState>,
-    ApiCaller(actor): ApiCaller,
-    Extension(meta): Extension<app::server::RequestMeta>,
-    Path(id): Path<String>,
-    body: Bytes,
+    a: UserAction,
 ) -> Result<(StatusCode, Json<TemporaryPassword>), ApiError> {
-    let (user_id, tenant_id) = user_action_target(&state, &actor, &id, &body).await?;
-    let password = temporary_passwords::generate(&state, &actor, &meta, user_id, tenant_id).await?;
+    let password = temporary_passwords::generate(&state, &a.actor, &a.meta, a.user_id, a.tenant_id).await?;
     Ok((StatusCode::CREATED, Json(password)))
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct LockRequest {
-    tenant_id: Option<Uuid>,
-    /// Shown to admins on the Edit User page.
-    #[serde(default)]
-    reason: String,
-}
-
 /// "Lock Account", with an optional reason.
-async fn lock(
-    State(state): State<AppState>,
-    ApiCaller(actor): ApiCaller,
-    Extension(meta): Extension<app::server::RequestMeta>,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let user_id = parse_id(&id)?;
-    let request: LockRequest = optional_json(&body)?;
-    let choice = TenantChoice {
-        tenant_id: request.tenant_id,
-    };
-    let tenant_id = target_tenant(&state, &actor, user_id, choice).await?;
-    account_actions::lock(&state, &actor, &meta, user_id, tenant_id, &request.reason).await?;
-    Ok(Json(serde_json::json!({ "status": "locked", "tenantId": tenant_id })))
+async fn lock(State(state): State<AppState>, a: UserAction<LockRequest>) -> Result<Json<Value>, ApiError> {
+    account_actions::lock(&state, &a.actor, &a.meta, a.user_id, a.tenant_id, &a.body.reason).await?;
+    Ok(Json(json!({ "status": "locked", "tenantId": a.tenant_id })))
 }
 
 /// "Unlock Account".
-async fn unlock(
-    State(state): State<AppState>,
-    ApiCaller(actor): ApiCaller,
-    Extension(meta): Extension<app::server::RequestMeta>,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let (user_id, tenant_id) = user_action_target(&state, &actor, &id, &body).await?;
-    account_actions::unlock(&state, &actor, &meta, user_id, tenant_id).await?;
-    Ok(Json(serde_json::json!({ "status": "active", "tenantId": tenant_id })))
+async fn unlock(State(state): State<AppState>, a: UserAction) -> Result<Json<Value>, ApiError> {
+    account_actions::unlock(&state, &a.actor, &a.meta, a.user_id, a.tenant_id).await?;
+    Ok(Json(json!({ "status": "active", "tenantId": a.tenant_id })))
 }
 
 /// "Reset Cooldown".
-async fn reset_cooldown(
-    State(state): State<AppState>,
-    ApiCaller(actor): ApiCaller,
-    Extension(meta): Extension<app::server::RequestMeta>,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let (user_id, tenant_id) = user_action_target(&state, &actor, &id, &body).await?;
-    account_actions::reset_cooldown(&state, &actor, &meta, user_id, tenant_id).await?;
-    Ok(Json(serde_json::json!({ "status": "active", "tenantId": tenant_id })))
+async fn reset_cooldown(State(state): State<AppState>, a: UserAction) -> Result<Json<Value>, ApiError> {
+    account_actions::reset_cooldown(&state, &a.actor, &a.meta, a.user_id, a.tenant_id).await?;
+    Ok(Json(json!({ "status": "active", "tenantId": a.tenant_id })))
 }
 
 #[derive(Debug, Deserialize)]
@@ -250,27 +232,20 @@ const BULK_LIMIT: usize = 1000;
 async fn reset_mfa(
     State(state): State<AppState>,
     ApiCaller(actor): ApiCaller,
-    Extension(meta): Extension<app::server::RequestMeta>,
+    Extension(meta): Extension<RequestMeta>,
     body: Bytes,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Value>, ApiError> {
     let request: BulkMfaReset = required_json(&body)?;
     if request.ids.is_empty() || request.ids.len() > BULK_LIMIT {
         return Err(AppError::invalid("ids", format!("Send 1 to {BULK_LIMIT} user ids.")).into());
     }
     let mut results: Vec<MfaResetResult> = Vec::with_capacity(request.ids.len());
     for user_id in request.ids {
-        let choice = TenantChoice {
-            tenant_id: request.tenant_id,
+        let outcome = match target_tenant(&state, &actor, user_id, request.tenant_id).await {
+            Ok(tenant_id) => account_actions::reset_mfa(&state, &actor, &meta, user_id, tenant_id).await,
+            Err(error) => Err(error),
         };
-        let result = match target_tenant(&state, &actor, user_id, choice).await {
-            Ok(tenant_id) => account_actions::reset_mfa_bulk(&state, &actor, &meta, &[(user_id, tenant_id)]).await,
-            Err(error) => vec![MfaResetResult {
-                id: user_id,
-                result: error.code().into(),
-                message: error.message().into(),
-            }],
-        };
-        results.extend(result);
+        results.push(MfaResetResult::of(user_id, outcome));
     }
-    Ok(Json(serde_json::json!({ "results": results })))
+    Ok(Json(json!({ "results": results })))
 }

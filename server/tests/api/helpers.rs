@@ -44,6 +44,11 @@ async fn fresh_database_url() -> (String, Option<tempfile::TempDir>) {
 
 /// Starts Latchkey with the demo data on a random port.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Like [`spawn_app`], with the state adjusted first (e.g. an SMS provider).
+pub async fn spawn_app_with(configure: impl FnOnce(&mut AppState)) -> TestApp {
     let (url, sqlite_dir) = fresh_database_url().await;
     let db = server::db::connect_and_migrate(&url).await.expect("migrate");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -51,9 +56,11 @@ pub async fn spawn_app() -> TestApp {
     let base_domain = format!("localhost:{}", addr.port());
     let clock = ManualClock::new(chrono::Utc::now());
     let config = ServiceConfig::new(&base_domain, "http");
-    let state = server::startup::build_state(db, config, Arc::new(clock.clone()), PasswordHasher::new(2, 256), None)
-        .await
-        .expect("state");
+    let mut state =
+        server::startup::build_state(db, config, Arc::new(clock.clone()), PasswordHasher::new(2, 256), None)
+            .await
+            .expect("state");
+    configure(&mut state);
     demo::seed(&state).await.expect("demo data");
     let site = sqlite_dir
         .as_ref()

@@ -14,4 +14,5 @@ mod recovery;
 mod rest;
 mod server_functions;
 mod sign_in;
+mod sms;
 mod temporary_passwords;

@@ -12,6 +12,8 @@ text_enum! {
         ResetLink = "reset_link",
         TemporaryPassword = "temporary_password",
         EmailChange = "email_change",
+        /// A code sent by text message, for MFA.
+        SmsCode = "sms_code",
     }
 }
 

@@ -259,28 +259,20 @@ pub async fn reset_mfa(
     Ok(())
 }
 
-/// `PUT /users/mfa/reset`: the same reset for many users, each answered on its own.
-pub async fn reset_mfa_bulk(
-    state: &AppState,
-    actor: &Actor,
-    meta: &RequestMeta,
-    targets: &[(Uuid, Uuid)],
-) -> Vec<MfaResetResult> {
-    let mut results = Vec::with_capacity(targets.len());
-    for &(user_id, tenant_id) in targets {
-        let outcome = reset_mfa(state, actor, meta, user_id, tenant_id).await;
-        results.push(match outcome {
-            Ok(()) => MfaResetResult {
-                id: user_id,
+impl MfaResetResult {
+    /// One user's line in a bulk reset (`PUT /users/mfa/reset`).
+    pub fn of(id: Uuid, outcome: Result<(), AppError>) -> Self {
+        match outcome {
+            Ok(()) => Self {
+                id,
                 result: "reset".into(),
                 message: "MFA was reset. The user sets it up again at the next sign-in.".into(),
             },
-            Err(error) => MfaResetResult {
-                id: user_id,
+            Err(error) => Self {
+                id,
                 result: error.code().into(),
                 message: error.message().into(),
             },
-        });
+        }
     }
-    results
 }

@@ -151,7 +151,7 @@ pub async fn pending_step(
     })
 }
 
-async fn mark_session_verified(db: &impl ConnectionTrait, actor: &Actor) -> Result<(), AppError> {
+pub(super) async fn mark_session_verified(db: &impl ConnectionTrait, actor: &Actor) -> Result<(), AppError> {
     if let Some(session_id) = actor.session_id {
         crate::server::entities::sessions::Entity::update_many()
             .col_expr(
@@ -166,7 +166,7 @@ async fn mark_session_verified(db: &impl ConnectionTrait, actor: &Actor) -> Resu
     Ok(())
 }
 
-fn cooldown_error(until: DateTime<Utc>) -> AppError {
+pub(super) fn cooldown_error(until: DateTime<Utc>) -> AppError {
     AppError::forbidden(format!(
         "Too many wrong codes. Multi-factor verification is paused until {} UTC; try again then, or ask your administrator to reset the cooldown.",
         until.format("%H:%M")
@@ -174,7 +174,7 @@ fn cooldown_error(until: DateTime<Utc>) -> AppError {
 }
 
 /// The running cooldown of a membership, clearing one that has ended.
-async fn running_cooldown(
+pub(super) async fn running_cooldown(
     db: &impl ConnectionTrait,
     membership: &memberships::Model,
     now: DateTime<Utc>,
@@ -321,6 +321,7 @@ pub async fn verify(state: &AppState, actor: &Actor, meta: &RequestMeta, input: 
     let accepted = match &shape {
         CodeShape::Totp(code) => match check_totp(state, actor, meta, code, now).await? {
             TotpCheck::Accepted => true,
+            TotpCheck::Wrong if super::sms_factor::code_matches(state, actor, code, now).await? => true,
             TotpCheck::Replayed => {
                 let error = record_failure(state, actor, meta, json!({ "factor": "totp", "replay": true })).await?;
                 return Err(match error {
@@ -441,7 +442,7 @@ async fn use_recovery_code(
     Ok(used)
 }
 
-async fn unused_recovery_codes(db: &impl ConnectionTrait, user_id: Uuid) -> Result<u64, AppError> {
+pub(super) async fn unused_recovery_codes(db: &impl ConnectionTrait, user_id: Uuid) -> Result<u64, AppError> {
     recovery_codes::Entity::find()
         .filter(recovery_codes::Column::UserId.eq(user_id))
         .filter(recovery_codes::Column::UsedAt.is_null())
@@ -451,7 +452,7 @@ async fn unused_recovery_codes(db: &impl ConnectionTrait, user_id: Uuid) -> Resu
 }
 
 /// Replaces every recovery code of the user with 10 new ones; returns them in clear, once.
-async fn new_recovery_codes(
+pub(super) async fn new_recovery_codes(
     db: &impl ConnectionTrait,
     state: &AppState,
     user_id: Uuid,
@@ -477,7 +478,7 @@ async fn new_recovery_codes(
     Ok(codes)
 }
 
-fn may_manage_factors(actor: &Actor) -> Result<(), AppError> {
+pub(super) fn may_manage_factors(actor: &Actor) -> Result<(), AppError> {
     match actor.mfa_step {
         Some(MfaStep::Verify) => Err(AppError::auth(AuthFailure::MfaRequired)),
         _ => Ok(()),
@@ -610,7 +611,7 @@ pub async fn confirm_totp(
     Ok(RecoveryCodes { codes })
 }
 
-async fn notify(
+pub(super) async fn notify(
     db: &impl ConnectionTrait,
     state: &AppState,
     realm: &Realm,

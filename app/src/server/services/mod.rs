@@ -17,6 +17,7 @@ pub mod roles;
 pub mod send_throttle;
 pub mod sessions;
 pub mod setup;
+pub mod sms_factor;
 pub mod temporary_passwords;
 pub mod throttle;
 pub mod tokens;
