@@ -18,6 +18,7 @@ mod m20261123_000002_auth;
 mod m20261123_000003_logs;
 mod m20261123_000004_instance_secrets;
 mod m20261123_000005_send_throttles;
+mod m20261123_000006_factor_workspace;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_logs::Migration),
             Box::new(m20261123_000004_instance_secrets::Migration),
             Box::new(m20261123_000005_send_throttles::Migration),
+            Box::new(m20261123_000006_factor_workspace::Migration),
         ]
     }
 }

@@ -2,7 +2,7 @@ use super::ApiCaller;
 use crate::http_errors::ApiError;
 use app::AppError;
 use app::server::entities::memberships;
-use app::server::services::account_actions::{self, MfaResetResult};
+use app::server::services::account_actions::{self, MfaResetLevel, MfaResetResult};
 use app::server::services::{invites, recovery, temporary_passwords, users};
 use app::server::{Actor, AppState, RequestMeta};
 use app::types::{AccessLink, InviteOutcome, InviteRequest, TemporaryPassword, UserProfile};
@@ -223,6 +223,13 @@ async fn reset_cooldown(State(state): State<AppState>, a: UserAction) -> Result<
 struct BulkMfaReset {
     ids: Vec<Uuid>,
     tenant_id: Option<Uuid>,
+    /// `user` (default): every factor; `org`: the factors set up on that workspace.
+    #[serde(default = "user_level")]
+    level: MfaResetLevel,
+}
+
+fn user_level() -> MfaResetLevel {
+    MfaResetLevel::User
 }
 
 /// At most this many users in one bulk reset.
@@ -242,7 +249,9 @@ async fn reset_mfa(
     let mut results: Vec<MfaResetResult> = Vec::with_capacity(request.ids.len());
     for user_id in request.ids {
         let outcome = match target_tenant(&state, &actor, user_id, request.tenant_id).await {
-            Ok(tenant_id) => account_actions::reset_mfa(&state, &actor, &meta, user_id, tenant_id).await,
+            Ok(tenant_id) => {
+                account_actions::reset_mfa(&state, &actor, &meta, (user_id, tenant_id), request.level).await
+            }
             Err(error) => Err(error),
         };
         results.push(MfaResetResult::of(user_id, outcome));

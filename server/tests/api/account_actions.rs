@@ -210,3 +210,69 @@ async fn bulk_mfa_reset_answers_per_user() {
     .await;
     assert_eq!(body["results"][0]["result"], "forbidden");
 }
+
+#[tokio::test]
+async fn org_level_reset_removes_only_that_workspaces_factors() {
+    use app::api::{ConfirmTotpEnrollment, StartTotpEnrollment, VerifyMfa};
+    use app::server::Clock;
+    use app::server::services::mfa::{code_at, secret_from_base32};
+    use app::types::{RecoveryCodes, TotpEnrollment};
+    let app = spawn_app().await;
+    let admin = token(&app, "admin@demo-msp.test", "admin").await;
+    // Bob joins the operator org too, then has an authenticator set up on each workspace.
+    let (status, _) = send(
+        &app,
+        reqwest::Method::POST,
+        &admin,
+        "/users",
+        Some(json!({ "email": "bob@acme.test", "displayName": "Bob", "role": "support" })),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (_, acme_secret, _) = enrolled(&app, "acme", "bob").await;
+    let console = app.browser("admin");
+    console.sign_in("bob", DEMO_PASSWORD).await.unwrap();
+    let next = code_at(&acme_secret, app.clock.now() + chrono::Duration::seconds(30));
+    let _: () = console.call::<VerifyMfa, _>(&[("code", &next)]).await.unwrap();
+    let second: TotpEnrollment = console.call::<StartTotpEnrollment, _>(&[]).await.unwrap();
+    let second_secret = secret_from_base32(&second.secret).unwrap();
+    let codes: RecoveryCodes = console
+        .call::<ConfirmTotpEnrollment, _>(&[
+            ("factor_id", &second.factor_id.to_string()),
+            ("code", &code_at(&second_secret, app.clock.now())),
+        ])
+        .await
+        .unwrap();
+    assert!(codes.codes.is_empty(), "the first set of recovery codes stays");
+    assert_eq!(app.count(mfa_factors::Entity).await, 2);
+
+    let bob = app.user_id("bob@acme.test").await;
+    let acme_id = app.tenant_id("acme").await;
+    let body = json!({ "ids": [bob], "tenantId": acme_id, "level": "org" });
+    let (status, answer) = send(&app, reqwest::Method::PUT, &admin, "/users/mfa/reset", Some(body)).await;
+    assert_eq!(
+        (status, answer["results"][0]["result"].as_str()),
+        (200, Some("reset")),
+        "{answer}"
+    );
+    let left = mfa_factors::Entity::find().all(&app.state.db).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(
+        left[0].id, second.factor_id,
+        "the factor set up on the admin console stays"
+    );
+    assert_eq!(audited(&app, "user.org_mfa_reset").await, 1);
+    assert_eq!(app.count(app::server::entities::recovery_codes::Entity).await, 10);
+
+    let body = json!({ "ids": [bob], "tenantId": acme_id, "level": "everything" });
+    let (status, _) = send(&app, reqwest::Method::PUT, &admin, "/users/mfa/reset", Some(body)).await;
+    assert_eq!(status, 400, "an unknown level is refused");
+    let body = json!({ "ids": [bob], "tenantId": acme_id });
+    send(&app, reqwest::Method::PUT, &admin, "/users/mfa/reset", Some(body)).await;
+    assert_eq!(
+        app.count(mfa_factors::Entity).await,
+        0,
+        "a user-level reset removes every factor"
+    );
+    assert_eq!(app.count(app::server::entities::recovery_codes::Entity).await, 0);
+}

@@ -320,3 +320,31 @@ async fn a_configured_key_seals_totp_secrets() {
     assert_eq!(Some(opened), secret_from_base32(&enrollment.secret));
     assert_eq!(app.state.cipher.open(&sealed), None, "the stored key does not open it");
 }
+
+#[tokio::test]
+async fn the_operator_org_can_enforce_mfa_too() {
+    use app::server::entities::tenants;
+    use sea_orm::{ActiveModelTrait, Set};
+    let app = spawn_app().await;
+    let operator = tenants::Entity::find()
+        .filter(tenants::Column::Slug.eq("admin"))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut active: tenants::ActiveModel = operator.into();
+    active.is_mfa_enforced = Set(true);
+    active.update(&app.state.db).await.unwrap();
+    let console = app.browser("admin");
+    let viewer = console.sign_in("admin@demo-msp.test", DEMO_PASSWORD).await.unwrap();
+    assert_eq!(viewer.mfa_step, Some(MfaStep::Enroll));
+    let (status, error) = console
+        .call::<app::api::ListOutbox, app::types::OutboxPage>(&[("status", ""), ("before", "")])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (status, error.code()),
+        (403, "mfa_enrollment_required"),
+        "admin screens wait for MFA"
+    );
+}

@@ -34,6 +34,9 @@ pub struct Model {
     #[sea_orm(nullable)]
     pub confirmed_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+    /// The workspace it was set up on (an org-level MFA reset removes these). Not a foreign key.
+    #[sea_orm(nullable)]
+    pub enrolled_tenant_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -15,7 +15,9 @@ use crate::server::mail::{Block, compose};
 use crate::server::{Actor, AppState, RequestMeta};
 use crate::types::{MembershipStatus, SecurityEventType};
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionTrait,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
@@ -195,39 +197,49 @@ pub async fn unlock(
     Ok(())
 }
 
-/// One user's answer in a bulk MFA reset.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MfaResetResult {
-    pub id: Uuid,
-    /// `reset`, or the error code (`not_found`, `forbidden`, ...).
-    pub result: String,
-    pub message: String,
+/// Which MFA enrollment a reset removes (seed 004: "Reset MFA For This User" and "Reset
+/// Org-Level MFA For This User").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MfaResetLevel {
+    /// Every factor and recovery code of the user, wherever it was set up.
+    User,
+    /// The factors set up on this workspace (the enrollment its enforcement asked for); the
+    /// recovery codes go when no factor is left.
+    Org,
 }
 
-/// "Reset MFA" for one user on one workspace: every factor and recovery code goes, sessions
-/// end, any cooldown is cleared; the next sign-in sets MFA up again where it is enforced.
+/// "Reset MFA": factors removed at the chosen level, any cooldown cleared, sessions end, the
+/// user is told; the next sign-in sets MFA up again where it is enforced.
 pub async fn reset_mfa(
     state: &AppState,
     actor: &Actor,
     meta: &RequestMeta,
-    user_id: Uuid,
-    tenant_id: Uuid,
+    (user_id, tenant_id): (Uuid, Uuid),
+    level: MfaResetLevel,
 ) -> Result<(), AppError> {
     require(actor, USERS_SUPPORT, tenant_id)?;
     let target = target(&state.db, user_id, tenant_id).await?;
     let now = state.clock.now();
     let txn = state.db.begin().await.map_err(db_error)?;
-    let factors = mfa_factors::Entity::delete_many()
+    let mut doomed = mfa_factors::Entity::delete_many().filter(mfa_factors::Column::UserId.eq(user_id));
+    if level == MfaResetLevel::Org {
+        doomed = doomed.filter(mfa_factors::Column::EnrolledTenantId.eq(tenant_id));
+    }
+    let factors = doomed.exec(&txn).await.map_err(db_error)?.rows_affected;
+    let left = mfa_factors::Entity::find()
         .filter(mfa_factors::Column::UserId.eq(user_id))
-        .exec(&txn)
-        .await
-        .map_err(db_error)?
-        .rows_affected;
-    recovery_codes::Entity::delete_many()
-        .filter(recovery_codes::Column::UserId.eq(user_id))
-        .exec(&txn)
+        .filter(mfa_factors::Column::ConfirmedAt.is_not_null())
+        .count(&txn)
         .await
         .map_err(db_error)?;
+    if left == 0 {
+        recovery_codes::Entity::delete_many()
+            .filter(recovery_codes::Column::UserId.eq(user_id))
+            .exec(&txn)
+            .await
+            .map_err(db_error)?;
+    }
     if status_now(&target, now) == MembershipStatus::Cooldown || target.membership.mfa_failed_attempts > 0 {
         save_status(&txn, &target, MembershipStatus::Active, None, now).await?;
     }
@@ -237,26 +249,43 @@ pub async fn reset_mfa(
         user_id: Some(user_id),
         tenant_id: Some(tenant_id),
         identifier: None,
-        detail: json!({ "by": actor.user.id, "factors_removed": factors, "sessions_ended": ended }),
+        detail: json!({ "by": actor.user.id, "level": level, "factors_removed": factors, "factors_left": left, "sessions_ended": ended }),
     };
     events::record(&txn, state.clock.as_ref(), meta, event).await?;
     let url = state.config.workspace_url(&target.tenant.slug);
+    let what = match level {
+        MfaResetLevel::User => "Your authenticator entries and recovery codes no longer work.",
+        MfaResetLevel::Org => "The sign-in methods you set up for this workspace no longer work.",
+    };
     let email = compose(
         &target.user.email,
         format!("Your multi-factor authentication was reset ({})", target.tenant.name),
         &[
             Block::Text(format!(
-                "An administrator reset multi-factor authentication for {} on {} ({url}). Your authenticator entries and recovery codes no longer work.",
+                "An administrator reset multi-factor authentication for {} on {} ({url}). {what}",
                 target.user.email, target.tenant.name
             )),
             Block::Text("Sign in to set it up again. If you did not ask for this, contact your administrator.".into()),
         ],
     );
     outbox::enqueue_email(&txn, &state.cipher, Some(tenant_id), &email, now).await?;
-    let after = json!({ "factors_removed": factors, "sessions_ended": ended });
-    record(&txn, state, actor, meta, ("user.mfa_reset", &target), after).await?;
+    let action = match level {
+        MfaResetLevel::User => "user.mfa_reset",
+        MfaResetLevel::Org => "user.org_mfa_reset",
+    };
+    let after = json!({ "factors_removed": factors, "factors_left": left, "sessions_ended": ended });
+    record(&txn, state, actor, meta, (action, &target), after).await?;
     txn.commit().await.map_err(db_error)?;
     Ok(())
+}
+
+/// One user's answer in a bulk MFA reset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MfaResetResult {
+    pub id: Uuid,
+    /// `reset`, or the error code (`not_found`, `forbidden`, ...).
+    pub result: String,
+    pub message: String,
 }
 
 impl MfaResetResult {

@@ -520,6 +520,7 @@ pub async fn start_totp(state: &AppState, actor: &Actor) -> Result<TotpEnrollmen
         last_used_step: Set(None),
         confirmed_at: Set(None),
         created_at: Set(now),
+        enrolled_tenant_id: Set(Some(actor.tenant.id)),
     }
     .insert(&txn)
     .await

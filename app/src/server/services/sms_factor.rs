@@ -225,6 +225,7 @@ pub async fn start(
         last_used_step: Set(None),
         confirmed_at: Set(None),
         created_at: Set(now),
+        enrolled_tenant_id: Set(Some(actor.tenant.id)),
     }
     .insert(&txn)
     .await
