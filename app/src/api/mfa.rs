@@ -34,10 +34,11 @@ pub async fn verify_mfa(code: String) -> Result<(), AppError> {
     crate::server::services::mfa::verify(&ctx.state, &actor, &ctx.meta, &code).await
 }
 
+/// "Set up authenticator app"; `password` is needed when the account already has a factor.
 #[server]
-pub async fn start_totp_enrollment() -> Result<TotpEnrollment, AppError> {
+pub async fn start_totp_enrollment(password: String) -> Result<TotpEnrollment, AppError> {
     let (ctx, actor) = before_mfa().await?;
-    crate::server::services::mfa::start_totp(&ctx.state, &actor).await
+    crate::server::services::mfa::start_totp(&ctx.state, &actor, password).await
 }
 
 #[server]
@@ -85,11 +86,11 @@ pub async fn report_not_my_number() -> Result<String, AppError> {
     crate::server::services::sms_factor::not_my_number(&ctx.state, &ctx.realm, &actor, &ctx.meta).await
 }
 
-/// "Add phone": sends a code to the new number.
+/// "Add phone": sends a code to the new number; `password` as for an authenticator.
 #[server]
-pub async fn start_sms_enrollment(phone: String) -> Result<SmsSent, AppError> {
+pub async fn start_sms_enrollment(phone: String, password: String) -> Result<SmsSent, AppError> {
     let (ctx, actor) = before_mfa().await?;
-    crate::server::services::sms_factor::start(&ctx.state, &ctx.realm, &actor, &ctx.meta, &phone).await
+    crate::server::services::sms_factor::start(&ctx.state, &ctx.realm, &actor, &ctx.meta, (&phone, password)).await
 }
 
 #[server]

@@ -58,7 +58,10 @@ fn AccountDetails(account: MyAccount, revoke: ServerAction<RevokeMySession>) -> 
                         <tr>
                             <td>{m.tenant_name}</td>
                             <td>{m.role_name}</td>
-                            <td><span class=format!("badge badge-{}", m.status.as_str())>{m.status.label()}</span></td>
+                            <td>
+                                <span class=format!("badge badge-{}", m.status.as_str())>{m.status.label()}</span>
+                                {m.cooldown_until.map(|until| view! { <span class="muted">{format!(" until {}", until.format("%H:%M UTC"))}</span> })}
+                            </td>
                             <td><a href=m.sign_in_url.clone()>{m.sign_in_url.clone()}</a></td>
                         </tr>
                     }).collect_view()}

@@ -78,7 +78,7 @@ fn SmsOption() -> impl IntoView {
 
 /// "Add phone": number → code by text message → recovery codes (for a first factor).
 #[component]
-pub fn SetUpSms(on_done: Callback<()>) -> impl IntoView {
+pub fn SetUpSms(on_done: Callback<()>, password: RwSignal<String>) -> impl IntoView {
     let start = ServerAction::<StartSmsEnrollment>::new();
     let confirm = ServerAction::<ConfirmSmsEnrollment>::new();
     let phone = RwSignal::new(String::new());
@@ -107,7 +107,7 @@ pub fn SetUpSms(on_done: Callback<()>) -> impl IntoView {
                     {result.and_then(Result::err).map(|error| view! { <ErrorNotice error/> })}
                     <form class="form narrow" on:submit=move |ev| {
                         ev.prevent_default();
-                        start.dispatch(StartSmsEnrollment { phone: phone.get_untracked() });
+                        start.dispatch(StartSmsEnrollment { phone: phone.get_untracked(), password: password.get_untracked() });
                     }>
                         <label>"Mobile number, with country code"
                             <input type="tel" name="phone" autocomplete="tel" required maxlength="32" placeholder="+1 415 555 0100" bind:value=phone/>
@@ -136,7 +136,12 @@ pub fn MfaEnrollPage() -> impl IntoView {
 
 /// Start → scan the QR code (or type the secret) → confirm with the first code → recovery codes.
 #[component]
-pub fn SetUpAuthenticator(on_done: Callback<()>) -> impl IntoView {
+pub fn SetUpAuthenticator(
+    on_done: Callback<()>,
+    /// The account's password, when it already has a factor (My account asks for it).
+    #[prop(optional)]
+    password: Option<RwSignal<String>>,
+) -> impl IntoView {
     let start = ServerAction::<StartTotpEnrollment>::new();
     let confirm = ServerAction::<ConfirmTotpEnrollment>::new();
     let code = RwSignal::new(String::new());
@@ -149,7 +154,7 @@ pub fn SetUpAuthenticator(on_done: Callback<()>) -> impl IntoView {
                 (Some(enrollment), _) => view! { <ScanAndConfirm enrollment code confirm/> }.into_any(),
                 (None, _) => view! {
                     <button type="button" class="button" disabled=start.pending()
-                        on:click=move |_| { start.dispatch(StartTotpEnrollment {}); }>"Set up authenticator app"</button>
+                        on:click=move |_| { start.dispatch(StartTotpEnrollment { password: password.map(|p| p.get_untracked()).unwrap_or_default() }); }>"Set up authenticator app"</button>
                 }.into_any(),
             }}
         </div>
@@ -301,7 +306,7 @@ fn FactorList(
                 </table>
                 <p data-testid="codes-left">{format!("Recovery codes left: {} of 10.", mfa.recovery_codes_left)}</p>
                 <div class="form narrow">
-                    <label>"Your password (to remove a method or make new recovery codes)"
+                    <label>"Your password (to add or remove a method, or make new recovery codes)"
                         <input type="password" name="mfa-password" autocomplete="current-password" maxlength="128" bind:value=password/>
                     </label>
                     <button type="button" class="button-secondary" disabled=regenerate.pending()
@@ -318,8 +323,8 @@ fn FactorList(
             view! { <p>"No second factor yet. Add an authenticator app so a stolen password alone cannot open your account."</p> }.into_any()
         }}
         {move || match adding.get() {
-            Some(Adding::Authenticator) => view! { <SetUpAuthenticator on_done=Callback::new(move |_| { adding.set(None); refresh.update(|n| *n += 1); })/> }.into_any(),
-            Some(Adding::Phone) => view! { <SetUpSms on_done=Callback::new(move |_| { adding.set(None); refresh.update(|n| *n += 1); })/> }.into_any(),
+            Some(Adding::Authenticator) => view! { <SetUpAuthenticator password on_done=Callback::new(move |_| { adding.set(None); refresh.update(|n| *n += 1); })/> }.into_any(),
+            Some(Adding::Phone) => view! { <SetUpSms password on_done=Callback::new(move |_| { adding.set(None); refresh.update(|n| *n += 1); })/> }.into_any(),
             None => view! {
                 <p class="actions">
                     <button type="button" class="button-secondary" on:click=move |_| adding.set(Some(Adding::Authenticator))>"Add authenticator app"</button>

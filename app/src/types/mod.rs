@@ -183,6 +183,8 @@ pub struct MembershipSummary {
     pub role_name: String,
     pub status: MembershipStatus,
     pub sign_in_url: String,
+    /// When a running MFA cooldown ends.
+    pub cooldown_until: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -234,7 +234,16 @@ async fn org_level_reset_removes_only_that_workspaces_factors() {
     console.sign_in("bob", DEMO_PASSWORD).await.unwrap();
     let next = code_at(&acme_secret, app.clock.now() + chrono::Duration::seconds(30));
     let _: () = console.call::<VerifyMfa, _>(&[("code", &next)]).await.unwrap();
-    let second: TotpEnrollment = console.call::<StartTotpEnrollment, _>(&[]).await.unwrap();
+    let (status, error) = console
+        .call::<StartTotpEnrollment, TotpEnrollment>(&[("password", "")])
+        .await
+        .unwrap_err();
+    assert_eq!(status, 422, "a second factor needs the password again");
+    assert!(!error.field_messages("password").is_empty());
+    let second: TotpEnrollment = console
+        .call::<StartTotpEnrollment, _>(&[("password", DEMO_PASSWORD)])
+        .await
+        .unwrap();
     let second_secret = secret_from_base32(&second.secret).unwrap();
     let codes: RecoveryCodes = console
         .call::<ConfirmTotpEnrollment, _>(&[

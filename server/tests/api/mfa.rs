@@ -18,7 +18,10 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 pub async fn enrolled(app: &TestApp, label: &str, identifier: &str) -> (Browser, Vec<u8>, Vec<String>) {
     let browser = app.browser(label);
     browser.sign_in(identifier, DEMO_PASSWORD).await.unwrap();
-    let enrollment: TotpEnrollment = browser.call::<StartTotpEnrollment, _>(&[]).await.unwrap();
+    let enrollment: TotpEnrollment = browser
+        .call::<StartTotpEnrollment, _>(&[("password", "")])
+        .await
+        .unwrap();
     let secret = secret_from_base32(&enrollment.secret).unwrap();
     let code = code_at(&secret, app.clock.now());
     let codes: RecoveryCodes = browser
@@ -49,7 +52,7 @@ async fn an_enforcing_workspace_makes_users_enroll_then_asks_for_a_code_each_sig
     let (status, error) = ivy.call::<GetMyAccount, MyAccount>(&[]).await.unwrap_err();
     assert_eq!((status, error.code()), (403, "mfa_enrollment_required"));
 
-    let enrollment: TotpEnrollment = ivy.call::<StartTotpEnrollment, _>(&[]).await.unwrap();
+    let enrollment: TotpEnrollment = ivy.call::<StartTotpEnrollment, _>(&[("password", "")]).await.unwrap();
     assert!(enrollment.issuer.starts_with("Initech (initech.localhost"));
     assert!(enrollment.otpauth_url.starts_with("otpauth://totp/"));
     assert!(enrollment.qr_png_base64.starts_with("iVBOR"), "a PNG");
@@ -309,7 +312,9 @@ async fn a_configured_key_seals_totp_secrets() {
     .await
     .unwrap();
     let actor = app.actor("bob@acme.test", "acme").await;
-    let enrollment = app::server::services::mfa::start_totp(&state, &actor).await.unwrap();
+    let enrollment = app::server::services::mfa::start_totp(&state, &actor, String::new())
+        .await
+        .unwrap();
     let row = mfa_factors::Entity::find_by_id(enrollment.factor_id)
         .one(&app.state.db)
         .await

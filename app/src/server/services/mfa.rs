@@ -485,9 +485,20 @@ pub(super) fn may_manage_factors(actor: &Actor) -> Result<(), AppError> {
     }
 }
 
-/// "Set up MFA": a new authenticator secret, unconfirmed until its first code.
-pub async fn start_totp(state: &AppState, actor: &Actor) -> Result<TotpEnrollment, AppError> {
+/// Adding a factor to an account that has one needs the password again, so a stolen session
+/// cannot plant a factor of its own; the first factor (often asked for by enforcement right
+/// after the password) does not.
+pub(super) async fn may_add_factor(state: &AppState, actor: &Actor, password: String) -> Result<(), AppError> {
     may_manage_factors(actor)?;
+    if !confirmed_factors(&state.db, actor.user.id).await?.is_empty() {
+        require_password(state, actor, password).await?;
+    }
+    Ok(())
+}
+
+/// "Set up MFA": a new authenticator secret, unconfirmed until its first code.
+pub async fn start_totp(state: &AppState, actor: &Actor, password: String) -> Result<TotpEnrollment, AppError> {
+    may_add_factor(state, actor, password).await?;
     let db = &state.db;
     let now = state.clock.now();
     let secret = random_bytes::<20>().to_vec();

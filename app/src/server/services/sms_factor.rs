@@ -199,10 +199,10 @@ pub async fn start(
     realm: &Realm,
     actor: &Actor,
     meta: &RequestMeta,
-    phone: &str,
+    (phone, password): (&str, String),
 ) -> Result<SmsSent, AppError> {
-    may_manage_factors(actor)?;
     let phone = PhoneNumber::parse(phone)?;
+    super::mfa::may_add_factor(state, actor, password).await?;
     if state.sms.is_none() {
         return Err(not_configured());
     }

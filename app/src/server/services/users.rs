@@ -97,6 +97,9 @@ pub async fn profile(state: &AppState, user: &users::Model) -> Result<UserProfil
                 tenant_slug: tenant.slug,
                 role_name,
                 status: membership.status.parse().unwrap_or(MembershipStatus::Disabled),
+                cooldown_until: membership
+                    .cooldown_until
+                    .filter(|_| membership.status == MembershipStatus::Cooldown.as_str()),
             })
         })
         .collect();
