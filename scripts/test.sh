@@ -44,6 +44,8 @@ fi
 
 run_stage "cargo fmt" cargo fmt --all -- --check
 run_stage "cargo clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
+# The browser build has its own cfgs (no `ssr`): lint it as the browser gets it.
+run_stage "cargo clippy (wasm)" cargo clippy -p frontend --target wasm32-unknown-unknown --locked -- -D warnings
 
 echo "==> unit and integration tests on SQLite"
 cargo test --workspace --locked 2>&1 | tee "$LOGS/sqlite.log" | grep -E '^(test result|test .* FAILED|failures:|---- )|panicked' 

@@ -2,9 +2,7 @@
 //! then calls the one service that holds the rule (and its permission check).
 
 use crate::AppError;
-use crate::types::{
-    AccessLink, InviteOutcome, InviteRequest, OutboxMessage, OutboxMessageBody, OutboxPage, TemporaryPassword,
-};
+use crate::types::{AccessLink, InviteOutcome, OutboxMessage, OutboxMessageBody, OutboxPage, TemporaryPassword};
 use leptos::prelude::*;
 use uuid::Uuid;
 
@@ -26,7 +24,7 @@ pub async fn invite_user(
     role: Option<String>,
 ) -> Result<InviteOutcome, AppError> {
     let (ctx, actor) = admin().await?;
-    let request = InviteRequest {
+    let request = crate::types::InviteRequest {
         email,
         display_name,
         username,
