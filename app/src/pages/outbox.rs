@@ -109,6 +109,7 @@ fn OutboxTable(
     };
     let next = page.next_cursor.clone();
     let is_empty = page.messages.is_empty();
+    let smtp = page.smtp_configured;
     view! {
         <p class="notice" data-testid="delivery">{delivery}</p>
         <div class="tabs" role="tablist">{tabs}</div>
@@ -117,7 +118,7 @@ fn OutboxTable(
             <table class="table" data-testid="outbox-table">
                 <thead><tr><th>"Queued"</th><th>"To"</th><th>"Subject"</th><th>"Workspace"</th><th>"Status"</th><th>"Tries"</th><th></th></tr></thead>
                 <tbody>
-                    {page.messages.into_iter().map(|m| view! { <OutboxRow message=m retry open/> }).collect_view()}
+                    {page.messages.into_iter().map(|m| view! { <OutboxRow message=m retry open smtp/> }).collect_view()}
                 </tbody>
             </table>
         })}
@@ -135,9 +136,11 @@ fn OutboxRow(
     message: OutboxMessage,
     retry: ServerAction<RetryOutboxMessage>,
     open: ServerAction<ReadOutboxMessage>,
+    /// Without a mail server nothing would send a retried message, so there is no retry.
+    smtp: bool,
 ) -> impl IntoView {
     let id = message.id;
-    let can_retry = message.status != "sent";
+    let can_retry = smtp && message.status != "sent" && message.channel == "email";
     let status_class = match message.status.as_str() {
         "sent" => "badge badge-active",
         "failed" => "badge badge-locked",
