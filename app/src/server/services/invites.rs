@@ -314,6 +314,39 @@ async fn pending_target(
     Ok(target)
 }
 
+/// A new link for a pending membership, voiding the older ones: emailed for an invite, only
+/// returned for an access link. Audited either way.
+async fn new_link(
+    state: &AppState,
+    actor: &Actor,
+    meta: &RequestMeta,
+    (user_id, tenant_id): (Uuid, Uuid),
+    purpose: SecretPurpose,
+) -> Result<AccessLink, AppError> {
+    let target = pending_target(state, actor, USERS_SUPPORT, user_id, tenant_id).await?;
+    let now = state.clock.now();
+    let txn = state.db.begin().await.map_err(db_error)?;
+    let pair = (&target.user, &target.tenant);
+    let (url, expires_at) = issue_link(&txn, state, purpose, pair, actor.user.id, now).await?;
+    let action = if purpose == SecretPurpose::Invite {
+        email_invite(&txn, state, actor, pair, &url, now).await?;
+        "user.invite_resent"
+    } else {
+        "user.access_link_generated"
+    };
+    let change = audit::Change {
+        action,
+        target_type: "user",
+        target_id: Some(user_id.to_string()),
+        tenant_id: Some(tenant_id),
+        before: None,
+        after: Some(json!({ "expires_at": expires_at })),
+    };
+    audit::record(&txn, state.clock.as_ref(), actor, meta, change).await?;
+    txn.commit().await.map_err(db_error)?;
+    Ok(AccessLink { url, expires_at })
+}
+
 /// "Resend Invite": a new emailed link; every older invite or access link stops working.
 pub async fn resend(
     state: &AppState,
@@ -322,34 +355,13 @@ pub async fn resend(
     user_id: Uuid,
     tenant_id: Uuid,
 ) -> Result<InviteOutcome, AppError> {
-    let target = pending_target(state, actor, USERS_SUPPORT, user_id, tenant_id).await?;
-    let now = state.clock.now();
-    let txn = state.db.begin().await.map_err(db_error)?;
-    let pair = (&target.user, &target.tenant);
-    let (url, expires_at) = issue_link(&txn, state, SecretPurpose::Invite, pair, actor.user.id, now).await?;
-    email_invite(&txn, state, actor, pair, &url, now).await?;
-    audit::record(
-        &txn,
-        state.clock.as_ref(),
-        actor,
-        meta,
-        audit::Change {
-            action: "user.invite_resent",
-            target_type: "user",
-            target_id: Some(user_id.to_string()),
-            tenant_id: Some(tenant_id),
-            before: None,
-            after: Some(json!({ "expires_at": expires_at })),
-        },
-    )
-    .await?;
-    txn.commit().await.map_err(db_error)?;
+    let link = new_link(state, actor, meta, (user_id, tenant_id), SecretPurpose::Invite).await?;
     Ok(InviteOutcome {
         user_id,
         tenant_id,
         status: MembershipStatus::Pending,
         existing_user: true,
-        invite_expires_at: Some(expires_at),
+        invite_expires_at: Some(link.expires_at),
     })
 }
 
@@ -362,28 +374,7 @@ pub async fn access_link(
     user_id: Uuid,
     tenant_id: Uuid,
 ) -> Result<AccessLink, AppError> {
-    let target = pending_target(state, actor, USERS_SUPPORT, user_id, tenant_id).await?;
-    let now = state.clock.now();
-    let txn = state.db.begin().await.map_err(db_error)?;
-    let pair = (&target.user, &target.tenant);
-    let (url, expires_at) = issue_link(&txn, state, SecretPurpose::AccessLink, pair, actor.user.id, now).await?;
-    audit::record(
-        &txn,
-        state.clock.as_ref(),
-        actor,
-        meta,
-        audit::Change {
-            action: "user.access_link_generated",
-            target_type: "user",
-            target_id: Some(user_id.to_string()),
-            tenant_id: Some(tenant_id),
-            before: None,
-            after: Some(json!({ "expires_at": expires_at })),
-        },
-    )
-    .await?;
-    txn.commit().await.map_err(db_error)?;
-    Ok(AccessLink { url, expires_at })
+    new_link(state, actor, meta, (user_id, tenant_id), SecretPurpose::AccessLink).await
 }
 
 /// "Revoke Invite": the links stop working and the pending membership goes; a user who was
