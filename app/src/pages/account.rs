@@ -127,13 +127,7 @@ fn ChangePassword() -> impl IntoView {
                 <label>"Current password"
                     <input type="password" name="current" autocomplete="current-password" required maxlength="128" bind:value=current/>
                 </label>
-                <label>"New password"
-                    <input type="password" name="password" autocomplete="new-password" required maxlength="128" bind:value=password/>
-                </label>
-                <super::recovery::StrengthMeter password token=String::new()/>
-                <label>"Type it again"
-                    <input type="password" name="confirm" autocomplete="new-password" required maxlength="128" bind:value=confirm/>
-                </label>
+                <super::recovery::NewPasswordFields password confirm token=String::new() label="New password"/>
                 <p class="hint">"Changing your password signs you out everywhere, this browser included."</p>
                 <button type="submit" class="button" disabled=change.pending()>"Change password"</button>
             </form>

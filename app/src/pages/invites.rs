@@ -2,7 +2,7 @@
 //! signing in with a temporary password.
 
 use super::HostContext;
-use super::recovery::{PASSWORD_CHANGED, RecoveryState, StrengthMeter, take_link_token};
+use super::recovery::{NewPasswordFields, PASSWORD_CHANGED, RecoveryState, take_link_token};
 use crate::api::{AcceptInvite, ReplaceTemporaryPassword, get_invite};
 use crate::components::{ErrorNotice, Spinner};
 use crate::types::InviteInfo;
@@ -102,15 +102,7 @@ fn AcceptInviteForm(info: InviteInfo, token: String) -> impl IntoView {
             <label>"Email"
                 <input type="email" name="email" autocomplete="username" readonly value=info.email.clone()/>
             </label>
-            <label>"Choose a password"
-                <input type="password" name="password" autocomplete="new-password" required maxlength="128" autofocus
-                    bind:value=password/>
-            </label>
-            <StrengthMeter password token/>
-            <label>"Type it again"
-                <input type="password" name="confirm" autocomplete="new-password" required maxlength="128"
-                    bind:value=confirm/>
-            </label>
+            <NewPasswordFields password confirm token=token label="Choose a password" autofocus=true/>
         }
         .into_any()
     };
@@ -154,15 +146,7 @@ pub fn ReplaceTemporaryPasswordPage() -> impl IntoView {
                     confirm: confirm.get_untracked(),
                 });
             }>
-                <label>"New password"
-                    <input type="password" name="password" autocomplete="new-password" required maxlength="128" autofocus
-                        bind:value=password/>
-                </label>
-                <StrengthMeter password token=String::new()/>
-                <label>"Type it again"
-                    <input type="password" name="confirm" autocomplete="new-password" required maxlength="128"
-                        bind:value=confirm/>
-                </label>
+                <NewPasswordFields password confirm token=String::new() label="New password" autofocus=true/>
                 <p class="hint">"You will sign in again with the new password."</p>
                 <button type="submit" class="button" disabled=replace.pending()>"Save password"</button>
             </form>

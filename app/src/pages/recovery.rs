@@ -267,6 +267,29 @@ pub fn StrengthMeter(password: RwSignal<String>, token: String) -> impl IntoView
     }
 }
 
+/// The new password twice with the strength meter between, for every page that sets one.
+#[component]
+pub fn NewPasswordFields(
+    password: RwSignal<String>,
+    confirm: RwSignal<String>,
+    /// As for [`StrengthMeter`].
+    token: String,
+    label: &'static str,
+    #[prop(optional)] autofocus: bool,
+) -> impl IntoView {
+    view! {
+        <label>{label}
+            <input type="password" name="password" autocomplete="new-password" required maxlength="128"
+                autofocus=autofocus bind:value=password/>
+        </label>
+        <StrengthMeter password token/>
+        <label>"Type it again"
+            <input type="password" name="confirm" autocomplete="new-password" required maxlength="128"
+                bind:value=confirm/>
+        </label>
+    }
+}
+
 /// An admin's reset link carries its ticket in the URL fragment (`#token=...`), which browsers
 /// never send to servers or put in Referer headers. It is read once and removed from the
 /// address bar and history.
@@ -321,15 +344,7 @@ pub fn SetPasswordPage() -> impl IntoView {
                     confirm: confirm.get_untracked(),
                 });
             }>
-                <label>"New password"
-                    <input type="password" name="password" autocomplete="new-password" required maxlength="128" autofocus
-                        bind:value=password/>
-                </label>
-                <StrengthMeter password token=meter_token/>
-                <label>"Type it again"
-                    <input type="password" name="confirm" autocomplete="new-password" required maxlength="128"
-                        bind:value=confirm/>
-                </label>
+                <NewPasswordFields password confirm token=meter_token label="New password" autofocus=true/>
                 <button type="submit" class="button" disabled=complete.pending()>"Set new password"</button>
             </form>
         </main>

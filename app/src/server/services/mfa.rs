@@ -8,7 +8,7 @@ use super::events::{self, NewEvent};
 use super::{db_error, outbox, sessions};
 use crate::server::crypto::random_bytes;
 use crate::server::entities::mfa_factors::{self, FactorKind};
-use crate::server::entities::{memberships, recovery_codes, security_events, tenants, users};
+use crate::server::entities::{memberships, recovery_codes, security_events, tenants};
 use crate::server::mail::{Block, compose};
 use crate::server::{Actor, AppState, Realm, RequestMeta};
 use crate::types::{
@@ -584,68 +584,79 @@ pub async fn confirm_totp(
             "That code is not right. Check that your device's clock is correct and enter the newest code.",
         ));
     };
-    let had_codes = unused_recovery_codes(db, actor.user.id).await? > 0;
     let txn = db.begin().await.map_err(db_error)?;
     let mut active: mfa_factors::ActiveModel = factor.into();
     active.confirmed_at = Set(Some(now));
     active.last_used_step = Set(Some(step));
     active.update(&txn).await.map_err(db_error)?;
-    let codes = if had_codes {
-        Vec::new()
-    } else {
-        new_recovery_codes(&txn, state, actor.user.id, now).await?
+    let change = OwnFactorChange {
+        event_type: SecurityEventType::MfaEnrolled,
+        detail: json!({ "factor": "totp", "factor_id": factor_id }),
+        subject: "An authenticator app was added",
+        what: "An authenticator app was added to your account for multi-factor authentication.",
     };
-    mark_session_verified(&txn, actor).await?;
-    events::record(
-        &txn,
-        state.clock.as_ref(),
-        meta,
-        NewEvent {
-            event_type: SecurityEventType::MfaEnrolled,
-            user_id: Some(actor.user.id),
-            tenant_id: Some(realm.tenant.id),
-            identifier: None,
-            detail: json!({ "factor": "totp", "factor_id": factor_id }),
-        },
-    )
-    .await?;
-    notify(
-        &txn,
-        state,
-        realm,
-        &actor.user,
-        "An authenticator app was added",
-        "An authenticator app was added to your account for multi-factor authentication.",
-        now,
-    )
-    .await?;
+    let codes = finish_enrollment(&txn, state, (realm, actor, meta), change).await?;
     txn.commit().await.map_err(db_error)?;
-    Ok(RecoveryCodes { codes })
+    Ok(codes)
 }
 
-pub(super) async fn notify(
+/// A change to one's own factors as it is recorded: its security event, and the email that
+/// tells the user (`subject`, then `what` happened).
+pub(super) struct OwnFactorChange<'a> {
+    pub event_type: SecurityEventType,
+    pub detail: serde_json::Value,
+    pub subject: &'a str,
+    pub what: &'a str,
+}
+
+pub(super) async fn record_own_change(
     db: &impl ConnectionTrait,
     state: &AppState,
-    realm: &Realm,
-    user: &users::Model,
-    subject: &str,
-    what: &str,
-    now: DateTime<Utc>,
+    (realm, actor, meta): (&Realm, &Actor, &RequestMeta),
+    change: OwnFactorChange<'_>,
 ) -> Result<(), AppError> {
+    let event = NewEvent {
+        event_type: change.event_type,
+        user_id: Some(actor.user.id),
+        tenant_id: Some(realm.tenant.id),
+        identifier: None,
+        detail: change.detail,
+    };
+    events::record(db, state.clock.as_ref(), meta, event).await?;
+    let user = &actor.user;
     let url = state.config.workspace_url(realm.label());
     let email = compose(
         &user.email,
-        format!("{subject} ({})", realm.tenant.name),
+        format!("{} ({})", change.subject, realm.tenant.name),
         &[
             Block::Text(format!(
-                "{what} Account: {} on {} ({url}).",
-                user.email, realm.tenant.name
+                "{} Account: {} on {} ({url}).",
+                change.what, user.email, realm.tenant.name
             )),
             Block::Text("If this was not you, contact your administrator at once.".into()),
         ],
     );
-    outbox::enqueue_email(db, &state.cipher, Some(realm.tenant.id), &email, now).await?;
+    outbox::enqueue_email(db, &state.cipher, Some(realm.tenant.id), &email, state.clock.now()).await?;
     Ok(())
+}
+
+/// The end of setting up a factor: the first one comes with recovery codes (returned once),
+/// this session has passed MFA, and the change is recorded and told.
+pub(super) async fn finish_enrollment(
+    db: &impl ConnectionTrait,
+    state: &AppState,
+    who: (&Realm, &Actor, &RequestMeta),
+    change: OwnFactorChange<'_>,
+) -> Result<RecoveryCodes, AppError> {
+    let actor = who.1;
+    let codes = if unused_recovery_codes(db, actor.user.id).await? > 0 {
+        Vec::new()
+    } else {
+        new_recovery_codes(db, state, actor.user.id, state.clock.now()).await?
+    };
+    mark_session_verified(db, actor).await?;
+    record_own_change(db, state, who, change).await?;
+    Ok(RecoveryCodes { codes })
 }
 
 /// Re-authentication for changes to one's own factors.
@@ -703,7 +714,6 @@ pub async fn remove_factor(
             "This workspace requires multi-factor authentication: add another factor before removing this one.",
         ));
     }
-    let now = state.clock.now();
     let txn = db.begin().await.map_err(db_error)?;
     mfa_factors::Entity::delete_by_id(factor_id)
         .exec(&txn)
@@ -716,29 +726,13 @@ pub async fn remove_factor(
             .await
             .map_err(db_error)?;
     }
-    events::record(
-        &txn,
-        state.clock.as_ref(),
-        meta,
-        NewEvent {
-            event_type: SecurityEventType::MfaRemoved,
-            user_id: Some(actor.user.id),
-            tenant_id: Some(realm.tenant.id),
-            identifier: None,
-            detail: json!({ "factor_id": factor_id }),
-        },
-    )
-    .await?;
-    notify(
-        &txn,
-        state,
-        realm,
-        &actor.user,
-        "A sign-in factor was removed",
-        "A multi-factor authentication method was removed from your account.",
-        now,
-    )
-    .await?;
+    let change = OwnFactorChange {
+        event_type: SecurityEventType::MfaRemoved,
+        detail: json!({ "factor_id": factor_id }),
+        subject: "A sign-in factor was removed",
+        what: "A multi-factor authentication method was removed from your account.",
+    };
+    record_own_change(&txn, state, (realm, actor, meta), change).await?;
     txn.commit().await.map_err(db_error)?;
     Ok(())
 }
@@ -762,29 +756,13 @@ pub async fn regenerate_recovery_codes(
     let now = state.clock.now();
     let txn = db.begin().await.map_err(db_error)?;
     let codes = new_recovery_codes(&txn, state, actor.user.id, now).await?;
-    events::record(
-        &txn,
-        state.clock.as_ref(),
-        meta,
-        NewEvent {
-            event_type: SecurityEventType::RecoveryCodesRegenerated,
-            user_id: Some(actor.user.id),
-            tenant_id: Some(realm.tenant.id),
-            identifier: None,
-            detail: json!({ "codes": RECOVERY_CODE_COUNT }),
-        },
-    )
-    .await?;
-    notify(
-        &txn,
-        state,
-        realm,
-        &actor.user,
-        "New recovery codes",
-        "New recovery codes were made for your account; the old ones no longer work.",
-        now,
-    )
-    .await?;
+    let change = OwnFactorChange {
+        event_type: SecurityEventType::RecoveryCodesRegenerated,
+        detail: json!({ "codes": RECOVERY_CODE_COUNT }),
+        subject: "New recovery codes",
+        what: "New recovery codes were made for your account; the old ones no longer work.",
+    };
+    record_own_change(&txn, state, (realm, actor, meta), change).await?;
     txn.commit().await.map_err(db_error)?;
     Ok(RecoveryCodes { codes })
 }

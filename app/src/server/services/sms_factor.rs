@@ -5,9 +5,7 @@
 //! Not My Number event.
 
 use super::events::{self, NewEvent};
-use super::mfa::{
-    mark_session_verified, may_manage_factors, new_recovery_codes, notify, running_cooldown, unused_recovery_codes,
-};
+use super::mfa::{OwnFactorChange, finish_enrollment, may_manage_factors, running_cooldown};
 use super::one_time::{self, NewSecret};
 use super::{db_error, send_throttle};
 use crate::AppError;
@@ -264,29 +262,19 @@ pub async fn confirm(
             "That code is not right, or it expired. Check the newest text message, or send a new code.",
         ));
     }
-    let had_codes = unused_recovery_codes(&state.db, actor.user.id).await? > 0;
     let txn = state.db.begin().await.map_err(db_error)?;
     let mut active: mfa_factors::ActiveModel = factor.into();
     active.confirmed_at = Set(Some(now));
     active.update(&txn).await.map_err(db_error)?;
-    let codes = if had_codes {
-        Vec::new()
-    } else {
-        new_recovery_codes(&txn, state, actor.user.id, now).await?
-    };
-    mark_session_verified(&txn, actor).await?;
-    let event = NewEvent {
+    let change = OwnFactorChange {
         event_type: SecurityEventType::MfaEnrolled,
-        user_id: Some(actor.user.id),
-        tenant_id: Some(realm.tenant.id),
-        identifier: None,
         detail: json!({ "factor": "sms", "factor_id": factor_id }),
+        subject: "A phone number was added",
+        what: "A phone number was added to your account for multi-factor authentication by text message.",
     };
-    events::record(&txn, state.clock.as_ref(), meta, event).await?;
-    let what = "A phone number was added to your account for multi-factor authentication by text message.";
-    notify(&txn, state, realm, &actor.user, "A phone number was added", what, now).await?;
+    let codes = finish_enrollment(&txn, state, (realm, actor, meta), change).await?;
     txn.commit().await.map_err(db_error)?;
-    Ok(RecoveryCodes { codes })
+    Ok(codes)
 }
 
 /// "It's not my phone number": recorded for the admins. Returns the support reference the
