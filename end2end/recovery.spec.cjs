@@ -69,7 +69,7 @@ test('an admin-sent reset link opens Set new password on the user\'s own host', 
   const adminToken = env.latchkey.cli(['token', 'create', '--email', 'support@demo-msp.test']);
   const patToken = env.latchkey.cli(['token', 'create', '--email', 'pat@partner.test', '--tenant', 'acme']);
   const pat = await env.latchkey.api('GET', '/users/me', patToken);
-  const acme = pat.body.memberships.find((m) => m.tenant_slug === 'acme');
+  const acme = pat.body.memberships.find((m) => m.tenantSlug === 'acme');
   assert.ok(acme);
   // Pat is in two workspaces: an operator token must say which one.
   const ambiguous = await env.latchkey.api('POST', `/users/${pat.body.id}/password-reset-link`, adminToken);

@@ -40,10 +40,13 @@ if [ ! -x "$CACHE/node/node_modules/.bin/wasm-opt" ] || [ ! -d "$CACHE/node/node
     && npm install --no-audit --no-fund --silent binaryen@132 playwright-core@1 >&2)
 fi
 
-# aiosmtpd is the SMTP server the mail tests deliver to.
-if [ ! -x "$CACHE/py/bin/python" ] || ! "$CACHE/py/bin/python" -c 'import aiosmtpd' 2>/dev/null; then
-  say "installing aiosmtpd from PyPI"
-  python3 -m venv "$CACHE/py" >&2 && "$CACHE/py/bin/pip" install --quiet aiosmtpd >&2
+# aiosmtpd is the SMTP server the mail tests deliver to; schemathesis fuzzes the REST API
+# against its OpenAPI document.
+if [ ! -x "$CACHE/py/bin/python" ] || ! "$CACHE/py/bin/python" -c 'import aiosmtpd' 2>/dev/null \
+  || [ ! -x "$CACHE/py/bin/schemathesis" ]; then
+  say "installing aiosmtpd and schemathesis from PyPI"
+  { [ -x "$CACHE/py/bin/python" ] || python3 -m venv "$CACHE/py"; } >&2 \
+    && "$CACHE/py/bin/pip" install --quiet aiosmtpd 'schemathesis>=4,<5' >&2
 fi
 export LATCHKEY_TEST_PYTHON="$CACHE/py/bin/python"
 

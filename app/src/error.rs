@@ -250,14 +250,20 @@ impl leptos::server_fn::error::FromServerFnError for AppError {
 
 /// The JSON error body of the REST API and of every refused request.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct ErrorDetail {
+    /// Stable machine-readable code, e.g. `not_found`, `validation_failed`, `rate_limited`.
     pub code: String,
+    /// A sentence a person can act on.
     pub message: String,
+    /// Support reference of the security event the failure wrote.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub reference: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]

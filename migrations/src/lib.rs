@@ -19,6 +19,7 @@ mod m20261123_000003_logs;
 mod m20261123_000004_instance_secrets;
 mod m20261123_000005_send_throttles;
 mod m20261123_000006_factor_workspace;
+mod m20261123_000007_token_rate;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_instance_secrets::Migration),
             Box::new(m20261123_000005_send_throttles::Migration),
             Box::new(m20261123_000006_factor_workspace::Migration),
+            Box::new(m20261123_000007_token_rate::Migration),
         ]
     }
 }

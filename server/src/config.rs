@@ -115,4 +115,7 @@ pub struct ServeConfig {
     /// Folder with the built single-page app (index.html, WASM, JS, CSS).
     #[arg(long, env = "LATCHKEY_SITE_DIR", default_value = "dist")]
     pub site_dir: PathBuf,
+    /// REST API requests one token may make per minute; more answer 429 with Retry-After.
+    #[arg(long, env = "LATCHKEY_API_RATE_LIMIT", default_value_t = app::server::DEFAULT_API_REQUESTS_PER_MINUTE, value_parser = clap::value_parser!(u32).range(1..))]
+    pub api_rate_limit: u32,
 }

@@ -42,7 +42,9 @@ pub async fn resolve_workspace(State(state): State<AppState>, mut request: Reque
         Err(error @ AppError::BadRequest { .. }) => return refuse(error),
         Err(error) => return json_error(&error, request_id.as_deref()),
     };
-    let is_rest = path.starts_with("/api/v1/") || path == "/api/v1";
+    // The API and its docs work on any host: a token carries its own scope.
+    let is_rest =
+        path.starts_with("/api/v1/") || path == "/api/v1" || path == "/api/docs" || path.starts_with("/api/docs/");
     match realm {
         Some(realm) => {
             request.extensions_mut().insert(realm);

@@ -21,8 +21,11 @@ impl From<AppError> for ApiError {
 }
 
 impl IntoResponse for ApiError {
+    /// The error rides along as an extension, so the REST layer can add the request id.
     fn into_response(self) -> Response {
-        json_error(&self.0, None)
+        let mut response = json_error(&self.0, None);
+        response.extensions_mut().insert(self.0);
+        response
     }
 }
 

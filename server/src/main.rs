@@ -74,6 +74,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     let mut config = ServiceConfig::new(&common.base_domain, &common.public_scheme);
     if let Command::Serve(serve) = &cli.command {
         config.smtp_configured = serve.smtp_url.is_some();
+        config.api_requests_per_minute = serve.api_rate_limit;
     }
     let hasher = PasswordHasher::for_this_machine();
     let mut state = startup::build_state(database, config, Arc::new(SystemClock), hasher, data_key)

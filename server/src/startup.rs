@@ -22,6 +22,7 @@ use std::sync::Arc;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
+use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 /// Largest request body accepted anywhere: forms and JSON here are small.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -169,18 +170,31 @@ async fn payload_too_large(request: Request, next: Next) -> Response {
     response
 }
 
+/// Where the OpenAPI document is served.
+pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
+
 pub fn build_router(state: AppState, site_dir: &Path) -> Router {
     app::api::register_server_functions();
     let spa = ServeDir::new(site_dir).fallback(ServeFile::new(site_dir.join("index.html")));
     // Answers may carry one-time values (access links, temporary passwords): never cached.
     let no_store = SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let (rest, openapi) = crate::rest::router();
+    // Served from the binary (the `vendored` feature): the docs work with no internet.
+    let docs = SwaggerUi::new("/api/docs").url(OPENAPI_PATH, openapi).config(
+        SwaggerConfig::default()
+            .persist_authorization(true)
+            .try_it_out_enabled(true)
+            .display_request_duration(true)
+            .validator_url("none"),
+    );
     let workspace_routes = Router::new()
         .route(
             "/api/{*fn_name}",
             any(server_fn_handler).layer(middleware::from_fn(same_origin_only)),
         )
-        .nest("/api/v1", crate::rest::router())
+        .nest("/api/v1", rest)
         .route_layer(no_store)
+        .merge(docs)
         .fallback_service(spa)
         .layer(middleware::from_fn_with_state(state.clone(), resolve_workspace));
     let x_request_id = HeaderName::from_static("x-request-id");

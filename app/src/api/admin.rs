@@ -2,7 +2,10 @@
 //! then calls the one service that holds the rule (and its permission check).
 
 use crate::AppError;
-use crate::types::{AccessLink, InviteOutcome, OutboxMessage, OutboxMessageBody, OutboxPage, TemporaryPassword};
+use crate::types::{
+    AccessLink, ApiTokenSummary, CreatedApiToken, InviteOutcome, OutboxMessage, OutboxMessageBody, OutboxPage,
+    TemporaryPassword,
+};
 use leptos::prelude::*;
 use uuid::Uuid;
 
@@ -81,4 +84,33 @@ pub async fn read_outbox_message(id: Uuid) -> Result<OutboxMessageBody, AppError
 pub async fn retry_outbox_message(id: Uuid) -> Result<OutboxMessage, AppError> {
     let (ctx, actor) = admin().await?;
     crate::server::services::outbox::retry(&ctx.state, &actor, &ctx.meta, id).await
+}
+
+/// Settings > API tokens.
+#[server]
+pub async fn list_api_tokens() -> Result<Vec<ApiTokenSummary>, AppError> {
+    let (ctx, actor) = admin().await?;
+    crate::server::services::tokens::list(&ctx.state, &actor).await
+}
+
+/// "Create token": the token is in this answer only.
+#[server]
+pub async fn create_api_token(
+    name: String,
+    role: Option<String>,
+    expires_in_days: Option<u32>,
+) -> Result<CreatedApiToken, AppError> {
+    let (ctx, actor) = admin().await?;
+    let request = crate::types::NewApiToken {
+        name,
+        role,
+        expires_in_days,
+    };
+    crate::server::services::tokens::create_for(&ctx.state, &actor, &ctx.meta, request).await
+}
+
+#[server]
+pub async fn revoke_api_token(id: Uuid) -> Result<(), AppError> {
+    let (ctx, actor) = admin().await?;
+    crate::server::services::tokens::revoke(&ctx.state, &actor, &ctx.meta, id).await
 }

@@ -231,6 +231,9 @@ pub fn register_server_functions() {
     register_explicit::<ListOutbox>();
     register_explicit::<ReadOutboxMessage>();
     register_explicit::<RetryOutboxMessage>();
+    register_explicit::<ListApiTokens>();
+    register_explicit::<CreateApiToken>();
+    register_explicit::<RevokeApiToken>();
     register_explicit::<VerifyMfa>();
     register_explicit::<StartTotpEnrollment>();
     register_explicit::<ConfirmTotpEnrollment>();

@@ -2,6 +2,7 @@
 //! workspace this is and who is signed in, and shows the matching screens.
 
 mod account;
+mod api_tokens;
 mod home;
 mod invites;
 mod mfa;
@@ -76,6 +77,7 @@ fn Shell(host: HostInfo) -> impl IntoView {
         {console_nav.then(|| view! {
             <nav class="console-nav" aria-label="Admin console">
                 <a href="/">"Overview"</a>
+                <a href="/settings/api-tokens">"Settings › API tokens"</a>
                 <a href="/settings/outbox">"Settings › Outbox"</a>
             </nav>
         })}
@@ -94,6 +96,7 @@ fn Shell(host: HostInfo) -> impl IntoView {
             <Route path=path!("/set-password") view=recovery::SetPasswordPage/>
             <Route path=path!("/accept-invite") view=invites::AcceptInvitePage/>
             <Route path=path!("/settings/outbox") view=outbox::OutboxPage/>
+            <Route path=path!("/settings/api-tokens") view=api_tokens::ApiTokensPage/>
         </Routes>
         </Show>
     }

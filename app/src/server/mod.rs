@@ -13,4 +13,4 @@ pub mod state;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use context::{Actor, Realm, RequestMeta};
-pub use state::{AppState, ServiceConfig};
+pub use state::{AppState, DEFAULT_API_REQUESTS_PER_MINUTE, ServiceConfig};

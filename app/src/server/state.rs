@@ -16,7 +16,11 @@ pub struct ServiceConfig {
     pub secure_cookies: bool,
     /// Mail leaves through SMTP; without it admins read the outbox in the console.
     pub smtp_configured: bool,
+    /// REST API requests one token may make per minute.
+    pub api_requests_per_minute: u32,
 }
+
+pub const DEFAULT_API_REQUESTS_PER_MINUTE: u32 = 600;
 
 impl ServiceConfig {
     pub fn new(base_domain: impl Into<String>, public_scheme: impl Into<String>) -> Self {
@@ -25,6 +29,7 @@ impl ServiceConfig {
             base_domain: base_domain.into().to_ascii_lowercase(),
             secure_cookies: public_scheme == "https",
             smtp_configured: false,
+            api_requests_per_minute: DEFAULT_API_REQUESTS_PER_MINUTE,
             public_scheme,
         }
     }

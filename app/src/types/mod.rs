@@ -6,6 +6,9 @@ use uuid::Uuid;
 
 #[macro_use]
 mod text_enum;
+mod admin;
+
+pub use admin::*;
 
 /// A stored or received enum value that this build does not know.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -126,6 +129,7 @@ impl SecurityEventType {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RealmKind {
     /// `admin.<base>`: the operator organisation, whose members are admin users.
@@ -176,6 +180,8 @@ pub struct HostInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct MembershipSummary {
     pub tenant_name: String,
     pub tenant_slug: String,
@@ -188,6 +194,8 @@ pub struct MembershipSummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct SessionSummary {
     pub id: Uuid,
     pub created_at: DateTime<Utc>,
@@ -199,6 +207,7 @@ pub struct SessionSummary {
 
 /// A user as the API and the My account page show them. Never carries a secret.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct UserProfile {
     pub id: Uuid,
@@ -244,6 +253,7 @@ pub struct PasswordStrength {
 /// "Invite user": who to invite, to which workspace, with which role. Also the body of
 /// `POST /api/v1/users`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InviteRequest {
     pub email: String,
@@ -262,6 +272,7 @@ pub struct InviteRequest {
 /// What an invite did: a new user with a pending membership and an emailed link, or an
 /// existing user who was given a membership of one more workspace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct InviteOutcome {
     pub user_id: Uuid,
@@ -275,6 +286,7 @@ pub struct InviteOutcome {
 
 /// "Generate Access Link": a URL the admin copies and sends the invitee by other means.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AccessLink {
     pub url: String,
@@ -283,6 +295,7 @@ pub struct AccessLink {
 
 /// "Generate Temporary Password": shown once to the admin, never stored in clear.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TemporaryPassword {
     pub temporary_password: String,
@@ -363,6 +376,8 @@ pub struct RecoveryCodes {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct MfaFactorSummary {
     pub id: Uuid,
     pub kind: String,

@@ -55,6 +55,20 @@ macro_rules! text_enum {
             }
         }
 
+        /// A string with the known values, in the OpenAPI document.
+        #[cfg(feature = "ssr")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($value),+]))
+                    .into()
+            }
+        }
+
+        #[cfg(feature = "ssr")]
+        impl utoipa::ToSchema for $name {}
+
         #[cfg(feature = "ssr")]
         impl ::std::convert::From<$name> for sea_orm::Value {
             fn from(v: $name) -> Self {

@@ -1,40 +1,146 @@
-use super::ApiCaller;
+//! `/users`: lists, one user, invites and the account actions of the console's row menus.
+
+use super::csv_export::{self, CsvColumns};
+use super::{ApiCaller, ApiQuery, optional_json, path_id, required_json};
 use crate::http_errors::ApiError;
 use app::AppError;
 use app::server::entities::memberships;
-use app::server::services::account_actions::{self, MfaResetLevel, MfaResetResult};
-use app::server::services::{invites, recovery, temporary_passwords, users};
+use app::server::services::{account_actions, directory, invites, recovery, temporary_passwords};
 use app::server::{Actor, AppState, RequestMeta};
-use app::types::{AccessLink, InviteOutcome, InviteRequest, TemporaryPassword, UserProfile};
+use app::types::{
+    AccessLink, BULK_LIMIT, BulkMfaReset, BulkResult, BulkResults, InviteOutcome, InviteRequest, MfaResetLevel,
+    RemovedUser, TemporaryPassword, UserDetail, UserListQuery, UserPage, UserProfile, UserRow,
+};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post, put};
-use axum::{Extension, Json, Router};
+use axum::response::Response;
+use axum::{Extension, Json};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/users/me", get(me))
-        .route("/users", post(invite))
-        .route("/users/{id}/password-reset-link", post(password_reset_link))
-        .route("/users/{id}/invite/resend", post(resend_invite))
-        .route("/users/{id}/invite", delete(revoke_invite))
-        .route("/users/{id}/access-link", post(access_link))
-        .route("/users/{id}/temporary-password", post(temporary_password))
-        .route("/users/{id}/lock", post(lock))
-        .route("/users/{id}/unlock", post(unlock))
-        .route("/users/{id}/cooldown/reset", post(reset_cooldown))
-        .route("/users/mfa/reset", put(reset_mfa))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, invite))
+        .routes(routes!(list_csv))
+        .routes(routes!(me))
+        .routes(routes!(detail))
+        .routes(routes!(remove_by_email))
+        .routes(routes!(reset_mfa))
+        .routes(routes!(password_reset_link))
+        .routes(routes!(resend_invite))
+        .routes(routes!(revoke_invite))
+        .routes(routes!(access_link))
+        .routes(routes!(temporary_password))
+        .routes(routes!(lock))
+        .routes(routes!(unlock))
+        .routes(routes!(reset_cooldown))
+}
+
+/// Users, one row per membership, sorted by email.
+#[utoipa::path(get, path = "/users", tag = "users", params(UserListQuery),
+    responses((status = 200, body = UserPage)))]
+async fn list(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    ApiQuery(query): ApiQuery<UserListQuery>,
+) -> Result<Json<UserPage>, ApiError> {
+    Ok(Json(directory::list(&state, &actor, &query).await?))
+}
+
+impl CsvColumns for UserRow {
+    const HEADER: &'static [&'static str] = &[
+        "email",
+        "username",
+        "display_name",
+        "workspace",
+        "role",
+        "status",
+        "mfa",
+        "locked_reason",
+        "created_at",
+    ];
+
+    fn record(&self) -> Vec<String> {
+        vec![
+            self.email.clone(),
+            self.username.clone().unwrap_or_default(),
+            self.display_name.clone(),
+            self.tenant_slug.clone(),
+            self.role_name.clone(),
+            self.status.label().to_owned(),
+            if self.mfa_enrolled { "enrolled" } else { "not enrolled" }.to_owned(),
+            self.locked_reason.clone().unwrap_or_default(),
+            self.created_at.to_rfc3339(),
+        ]
+    }
+}
+
+/// The same list as CSV: every row the filters match, streamed (`limit` and `cursor` do not apply).
+#[utoipa::path(get, path = "/users.csv", tag = "users", params(UserListQuery),
+    responses((status = 200, content_type = "text/csv", body = String, description = "CSV with a header row")))]
+async fn list_csv(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    ApiQuery(query): ApiQuery<UserListQuery>,
+) -> Result<Response, ApiError> {
+    // Every matching row goes out, so `limit` and `cursor` are checked but not used.
+    app::server::services::directory::page_size(query.limit)?;
+    let first = UserListQuery {
+        cursor: None,
+        limit: Some(app::types::MAX_PAGE),
+        ..query
+    };
+    csv_export::stream("users.csv", first, move |query: UserListQuery| {
+        let (state, actor) = (state.clone(), actor.clone());
+        async move {
+            let page = directory::list(&state, &actor, &query).await?;
+            let next = page.next_cursor.map(|cursor| UserListQuery {
+                cursor: Some(cursor),
+                ..query
+            });
+            Ok((page.users, next))
+        }
+    })
+    .await
 }
 
 /// The user the token acts as.
+#[utoipa::path(get, path = "/users/me", tag = "users", responses((status = 200, body = UserProfile)))]
 async fn me(State(state): State<AppState>, ApiCaller(actor): ApiCaller) -> Result<Json<UserProfile>, ApiError> {
-    Ok(Json(users::profile(&state, &actor.user).await?))
+    Ok(Json(app::server::services::users::profile(&state, &actor.user).await?))
+}
+
+/// One user: profile, the memberships the caller may see, factors and sessions.
+#[utoipa::path(get, path = "/users/{id}", tag = "users",
+    params(("id" = Uuid, Path, description = "The user's id")),
+    responses((status = 200, body = UserDetail)))]
+async fn detail(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<UserDetail>, ApiError> {
+    let user_id = path_id(&id, "user")?;
+    Ok(Json(directory::detail(&state, &actor, user_id).await?))
+}
+
+/// Removes the user from every workspace the caller manages (the user itself goes when no
+/// workspace is left) and says which.
+#[utoipa::path(delete, path = "/users/by-email/{email}", tag = "users",
+    params(("email" = String, Path, description = "The user's main email")),
+    responses((status = 200, body = RemovedUser)))]
+async fn remove_by_email(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    Extension(meta): Extension<RequestMeta>,
+    Path(email): Path<String>,
+) -> Result<Json<RemovedUser>, ApiError> {
+    Ok(Json(directory::remove_by_email(&state, &actor, &meta, &email).await?))
 }
 
 /// A body that may name the workspace an action is for.
@@ -42,10 +148,11 @@ trait ChoosesTenant {
     fn tenant_id(&self) -> Option<Uuid>;
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct TenantChoice {
-    /// Which of the user's workspaces the action is for; optional when it is clear.
+    /// Which of the user's workspaces the action is for; optional when the user has one, or
+    /// for a tenant's token.
     tenant_id: Option<Uuid>,
 }
 
@@ -55,7 +162,7 @@ impl ChoosesTenant for TenantChoice {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct LockRequest {
     tenant_id: Option<Uuid>,
@@ -70,20 +177,13 @@ impl ChoosesTenant for LockRequest {
     }
 }
 
-/// Reads an optional JSON body, refusing malformed JSON and unknown fields with a clear 400.
-fn optional_json<T: Default + DeserializeOwned>(body: &Bytes) -> Result<T, AppError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    serde_json::from_slice(body).map_err(|e| AppError::bad_request(format!("The JSON body could not be read: {e}")))
-}
-
-/// Reads a required JSON body with the same clear 400 for malformed JSON and unknown fields.
-fn required_json<T: DeserializeOwned>(body: &Bytes) -> Result<T, AppError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(AppError::bad_request("Send a JSON body."));
-    }
-    serde_json::from_slice(body).map_err(|e| AppError::bad_request(format!("The JSON body could not be read: {e}")))
+/// What an account action did to the membership.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct ActionDone {
+    tenant_id: Uuid,
+    /// What happened, in words for a toast or a log.
+    message: String,
 }
 
 /// The workspace an action on `user_id` is for: the body's `tenantId`, else the token's own
@@ -133,7 +233,7 @@ impl<B: Default + DeserializeOwned + ChoosesTenant + Send> FromRequest<AppState>
         let bytes = Bytes::from_request(Request::from_parts(parts, body), state)
             .await
             .map_err(|_| AppError::bad_request("The request body could not be read."))?;
-        let user_id = id.parse().map_err(|_| AppError::not_found("No such user."))?;
+        let user_id = path_id(&id, "user")?;
         let body: B = optional_json(&bytes)?;
         let tenant_id = target_tenant(state, &actor, user_id, body.tenant_id()).await?;
         Ok(Self {
@@ -146,7 +246,17 @@ impl<B: Default + DeserializeOwned + ChoosesTenant + Send> FromRequest<AppState>
     }
 }
 
-/// "Invite user": `POST /users` with `{"email", "displayName", "username"?, "tenantId"?, "role"?}`.
+fn done(tenant_id: Uuid, message: &str) -> Json<ActionDone> {
+    Json(ActionDone {
+        tenant_id,
+        message: message.to_owned(),
+    })
+}
+
+/// Invites a user: a pending membership and an emailed 7-day link, or one more workspace for
+/// an existing user.
+#[utoipa::path(post, path = "/users", tag = "users", request_body = InviteRequest,
+    responses((status = 201, body = InviteOutcome)))]
 async fn invite(
     State(state): State<AppState>,
     ApiCaller(actor): ApiCaller,
@@ -158,19 +268,25 @@ async fn invite(
     Ok((StatusCode::CREATED, Json(outcome)))
 }
 
-/// "Send Reset Password Link" (24 hours, single use).
+/// "Send Reset Password Link": emailed, valid 24 hours, single use.
+#[utoipa::path(post, path = "/users/{id}/password-reset-link", tag = "users",
+    params(("id" = Uuid, Path, description = "The user's id")), request_body(content = Option<TenantChoice>),
+    responses((status = 202, body = ActionDone)))]
 async fn password_reset_link(
     State(state): State<AppState>,
     a: UserAction,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<ActionDone>), ApiError> {
     recovery::send_reset_link(&state, &a.actor, &a.meta, a.user_id, a.tenant_id).await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({ "sent": true, "tenantId": a.tenant_id })),
+        done(a.tenant_id, "A password reset link was sent."),
     ))
 }
 
 /// "Resend Invite": a new emailed link; older links stop working.
+#[utoipa::path(post, path = "/users/{id}/invite/resend", tag = "users",
+    params(("id" = Uuid, Path, description = "The user's id")), request_body(content = Option<TenantChoice>),
+    responses((status = 202, body = InviteOutcome)))]
 async fn resend_invite(
     State(state): State<AppState>,
     a: UserAction,
@@ -179,19 +295,28 @@ async fn resend_invite(
     Ok((StatusCode::ACCEPTED, Json(outcome)))
 }
 
-/// "Revoke Invite".
-async fn revoke_invite(State(state): State<AppState>, a: UserAction) -> Result<Json<Value>, ApiError> {
+/// "Revoke Invite": the pending membership goes (and the user, when it was their only one).
+#[utoipa::path(delete, path = "/users/{id}/invite", tag = "users",
+    params(("id" = Uuid, Path, description = "The user's id")), request_body(content = Option<TenantChoice>),
+    responses((status = 200, body = ActionDone)))]
+async fn revoke_invite(State(state): State<AppState>, a: UserAction) -> Result<Json<ActionDone>, ApiError> {
     invites::revoke(&state, &a.actor, &a.meta, a.user_id, a.tenant_id).await?;
-    Ok(Json(json!({ "revoked": true, "tenantId": a.tenant_id })))
+    Ok(done(a.tenant_id, "The invite was revoked."))
 }
 
 /// "Generate Access Link": the URL to copy; older links stop working.
+#[utoipa::path(post, path = "/users/{id}/access-link", tag = "users",
+    params(("id" = Uuid, Path, description = "The user's id")), request_body(content = Option<TenantChoice>),
+    responses((status = 201, body = AccessLink)))]
 async fn access_link(State(state): State<AppState>, a: UserAction) -> Result<(StatusCode, Json<AccessLink>), ApiError> {
     let link = invites::access_link(&state, &a.actor, &a.meta, a.user_id, a.tenant_id).await?;
     Ok((StatusCode::CREATED, Json(link)))
 }
 
-/// "Generate Temporary Password": shown once in this answer.
+/// "Generate Temporary Password": shown once in this answer, valid 24 hours.
+#[utoipa::path(post, path = "/users/{id}/temporary-password", tag = "users",
+    params(("id" = Uuid, Path, description = "The user's id")), request_body(content = Option<TenantChoice>),
+    responses((status = 201, body = TemporaryPassword)))]
 async fn temporary_password(
     State(state): State<AppState>,
     a: UserAction,
@@ -200,61 +325,58 @@ async fn temporary_password(
     Ok((StatusCode::CREATED, Json(password)))
 }
 
-/// "Lock Account", with an optional reason.
-async fn lock(State(state): State<AppState>, a: UserAction<LockRequest>) -> Result<Json<Value>, ApiError> {
+/// "Lock Account", with an optional reason; the user's sessions end.
+#[utoipa::path(post, path = "/users/{id}/lock", tag = "users",
+    params(("id" = Uuid, Path, description = "The user's id")), request_body(content = Option<LockRequest>),
+    responses((status = 200, body = ActionDone)))]
+async fn lock(State(state): State<AppState>, a: UserAction<LockRequest>) -> Result<Json<ActionDone>, ApiError> {
     account_actions::lock(&state, &a.actor, &a.meta, a.user_id, a.tenant_id, &a.body.reason).await?;
-    Ok(Json(json!({ "status": "locked", "tenantId": a.tenant_id })))
+    Ok(done(a.tenant_id, "The account was locked."))
 }
 
 /// "Unlock Account".
-async fn unlock(State(state): State<AppState>, a: UserAction) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(post, path = "/users/{id}/unlock", tag = "users",
+    params(("id" = Uuid, Path, description = "The user's id")), request_body(content = Option<TenantChoice>),
+    responses((status = 200, body = ActionDone)))]
+async fn unlock(State(state): State<AppState>, a: UserAction) -> Result<Json<ActionDone>, ApiError> {
     account_actions::unlock(&state, &a.actor, &a.meta, a.user_id, a.tenant_id).await?;
-    Ok(Json(json!({ "status": "active", "tenantId": a.tenant_id })))
+    Ok(done(a.tenant_id, "The account was unlocked."))
 }
 
-/// "Reset Cooldown".
-async fn reset_cooldown(State(state): State<AppState>, a: UserAction) -> Result<Json<Value>, ApiError> {
+/// "Reset Cooldown": ends an MFA verification cooldown.
+#[utoipa::path(post, path = "/users/{id}/cooldown/reset", tag = "users",
+    params(("id" = Uuid, Path, description = "The user's id")), request_body(content = Option<TenantChoice>),
+    responses((status = 200, body = ActionDone)))]
+async fn reset_cooldown(State(state): State<AppState>, a: UserAction) -> Result<Json<ActionDone>, ApiError> {
     account_actions::reset_cooldown(&state, &a.actor, &a.meta, a.user_id, a.tenant_id).await?;
-    Ok(Json(json!({ "status": "active", "tenantId": a.tenant_id })))
+    Ok(done(a.tenant_id, "The cooldown was reset."))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct BulkMfaReset {
-    ids: Vec<Uuid>,
-    tenant_id: Option<Uuid>,
-    /// `user` (default): every factor; `org`: the factors set up on that workspace.
-    #[serde(default = "user_level")]
-    level: MfaResetLevel,
-}
-
-fn user_level() -> MfaResetLevel {
-    MfaResetLevel::User
-}
-
-/// At most this many users in one bulk reset.
-const BULK_LIMIT: usize = 1000;
-
-/// `PUT /users/mfa/reset` with `{"ids": [...]}`: resets each user's MFA and answers per id.
+/// Resets MFA for up to 1000 users and answers per id.
+#[utoipa::path(put, path = "/users/mfa/reset", tag = "users", request_body = BulkMfaReset,
+    responses((status = 200, body = BulkResults)))]
 async fn reset_mfa(
     State(state): State<AppState>,
     ApiCaller(actor): ApiCaller,
     Extension(meta): Extension<RequestMeta>,
     body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<BulkResults>, ApiError> {
     let request: BulkMfaReset = required_json(&body)?;
     if request.ids.is_empty() || request.ids.len() > BULK_LIMIT {
         return Err(AppError::invalid("ids", format!("Send 1 to {BULK_LIMIT} user ids.")).into());
     }
-    let mut results: Vec<MfaResetResult> = Vec::with_capacity(request.ids.len());
+    let level = request.level.unwrap_or(MfaResetLevel::User);
+    let mut results = Vec::with_capacity(request.ids.len());
     for user_id in request.ids {
         let outcome = match target_tenant(&state, &actor, user_id, request.tenant_id).await {
-            Ok(tenant_id) => {
-                account_actions::reset_mfa(&state, &actor, &meta, (user_id, tenant_id), request.level).await
-            }
+            Ok(tenant_id) => account_actions::reset_mfa(&state, &actor, &meta, (user_id, tenant_id), level).await,
             Err(error) => Err(error),
         };
-        results.push(MfaResetResult::of(user_id, outcome));
+        results.push(BulkResult::of(
+            user_id,
+            outcome,
+            "MFA was reset. The user sets it up again at the next sign-in.",
+        ));
     }
-    Ok(Json(json!({ "results": results })))
+    Ok(Json(BulkResults { results }))
 }

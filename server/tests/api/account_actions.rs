@@ -163,7 +163,7 @@ async fn bulk_mfa_reset_answers_per_user() {
     assert_eq!(status, 200, "{body}");
     let results = body["results"].as_array().unwrap();
     assert_eq!(results.len(), 3);
-    assert_eq!(results[0]["result"], "reset");
+    assert_eq!(results[0]["result"], "done");
     assert_eq!(results[1]["result"], "not_found");
     assert_eq!(
         results[2]["result"], "validation_failed",
@@ -261,7 +261,7 @@ async fn org_level_reset_removes_only_that_workspaces_factors() {
     let (status, answer) = send(&app, reqwest::Method::PUT, &admin, "/users/mfa/reset", Some(body)).await;
     assert_eq!(
         (status, answer["results"][0]["result"].as_str()),
-        (200, Some("reset")),
+        (200, Some("done")),
         "{answer}"
     );
     let left = mfa_factors::Entity::find().all(&app.state.db).await.unwrap();

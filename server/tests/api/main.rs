@@ -12,6 +12,7 @@ mod mfa;
 mod outbox;
 mod recovery;
 mod rest;
+mod rest_v1;
 mod server_functions;
 mod sign_in;
 mod sms;

@@ -22,7 +22,7 @@ async fn users_me_with_a_bearer_token() {
         .unwrap();
     assert_eq!(me["email"], "support@demo-msp.test");
     assert_eq!(me["displayName"], "Sam Support");
-    assert_eq!(me["memberships"][0]["role_name"], "Support");
+    assert_eq!(me["memberships"][0]["roleName"], "Support");
     assert!(me.get("passwordHash").is_none() && !me.to_string().contains("argon2"));
 
     for auth in [None, Some("Bearer lk_nope"), Some("Basic abc"), Some("Bearer ")] {

@@ -26,6 +26,11 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     #[sea_orm(nullable)]
     pub revoked_at: Option<DateTimeUtc>,
+    /// Start of the current rate-limit window.
+    #[sea_orm(nullable)]
+    pub window_started_at: Option<DateTimeUtc>,
+    /// Requests in the current window.
+    pub window_count: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -74,3 +74,42 @@ impl Related<super::roles::Entity> for Entity {
 }
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// The status in effect at `now`: a cooldown or a lock whose end has passed reads as Active.
+    /// [`effective_status_expr`] is the same rule in SQL, for filters and counts.
+    pub fn status_at(&self, now: DateTimeUtc) -> MembershipStatus {
+        let status = self.status.parse().unwrap_or(MembershipStatus::Disabled);
+        match status {
+            MembershipStatus::Cooldown if self.cooldown_until.is_none_or(|u| u <= now) => MembershipStatus::Active,
+            MembershipStatus::Locked if self.locked_until.is_some_and(|u| u <= now) => MembershipStatus::Active,
+            status => status,
+        }
+    }
+}
+
+/// [`Model::status_at`] as an SQL expression.
+pub fn effective_status_expr(now: DateTimeUtc) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::{CaseStatement, Condition, Expr};
+    let active = Expr::val(MembershipStatus::Active.as_str());
+    CaseStatement::new()
+        .case(
+            Condition::all()
+                .add(Column::Status.eq(MembershipStatus::Cooldown.as_str()))
+                .add(
+                    Condition::any()
+                        .add(Column::CooldownUntil.is_null())
+                        .add(Column::CooldownUntil.lte(now)),
+                ),
+            active.clone(),
+        )
+        .case(
+            Condition::all()
+                .add(Column::Status.eq(MembershipStatus::Locked.as_str()))
+                .add(Column::LockedUntil.is_not_null())
+                .add(Column::LockedUntil.lte(now)),
+            active,
+        )
+        .finally(Expr::col((Entity, Column::Status)))
+        .into()
+}

@@ -13,23 +13,18 @@ use crate::AppError;
 use crate::server::entities::{memberships, mfa_factors, recovery_codes};
 use crate::server::mail::{Block, compose};
 use crate::server::{Actor, AppState, RequestMeta};
+pub use crate::types::MfaResetLevel;
 use crate::types::{MembershipStatus, SecurityEventType};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionTrait,
 };
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
-/// The membership's status, with an expired cooldown read as over.
+/// The membership's status, with an ended cooldown or lock read as over.
 fn status_now(target: &Target, now: DateTime<Utc>) -> MembershipStatus {
-    match target.status() {
-        MembershipStatus::Cooldown if target.membership.cooldown_until.is_none_or(|u| u <= now) => {
-            MembershipStatus::Active
-        }
-        status => status,
-    }
+    target.membership.status_at(now)
 }
 
 fn before(target: &Target) -> serde_json::Value {
@@ -117,6 +112,11 @@ pub async fn lock(
     reason: &str,
 ) -> Result<(), AppError> {
     require(actor, USERS_SUPPORT, tenant_id)?;
+    if user_id == actor.user.id {
+        return Err(AppError::conflict(
+            "You cannot lock your own account. Ask another administrator.",
+        ));
+    }
     let reason = reason.trim();
     if reason.chars().count() > 200 || reason.chars().any(crate::domain::is_forbidden_char) {
         return Err(AppError::invalid(
@@ -197,18 +197,6 @@ pub async fn unlock(
     Ok(())
 }
 
-/// Which MFA enrollment a reset removes (seed 004: "Reset MFA For This User" and "Reset
-/// Org-Level MFA For This User").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MfaResetLevel {
-    /// Every factor and recovery code of the user, wherever it was set up.
-    User,
-    /// The factors set up on this workspace (the enrollment its enforcement asked for); the
-    /// recovery codes go when no factor is left.
-    Org,
-}
-
 /// "Reset MFA": factors removed at the chosen level, any cooldown cleared, sessions end, the
 /// user is told; the next sign-in sets MFA up again where it is enforced.
 pub async fn reset_mfa(
@@ -277,31 +265,4 @@ pub async fn reset_mfa(
     record(&txn, state, actor, meta, (action, &target), after).await?;
     txn.commit().await.map_err(db_error)?;
     Ok(())
-}
-
-/// One user's answer in a bulk MFA reset.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MfaResetResult {
-    pub id: Uuid,
-    /// `reset`, or the error code (`not_found`, `forbidden`, ...).
-    pub result: String,
-    pub message: String,
-}
-
-impl MfaResetResult {
-    /// One user's line in a bulk reset (`PUT /users/mfa/reset`).
-    pub fn of(id: Uuid, outcome: Result<(), AppError>) -> Self {
-        match outcome {
-            Ok(()) => Self {
-                id,
-                result: "reset".into(),
-                message: "MFA was reset. The user sets it up again at the next sign-in.".into(),
-            },
-            Err(error) => Self {
-                id,
-                result: error.code().into(),
-                message: error.message().into(),
-            },
-        }
-    }
 }

@@ -120,6 +120,21 @@ pub async fn revoke_all_for_user(db: &impl ConnectionTrait, user_id: Uuid) -> Re
     Ok(result.rows_affected)
 }
 
+/// Ends a user's sessions on one workspace (removed from it).
+pub async fn revoke_for_user_in_tenant(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    tenant_id: Uuid,
+) -> Result<u64, AppError> {
+    let result = sessions::Entity::delete_many()
+        .filter(Column::UserId.eq(user_id))
+        .filter(Column::TenantId.eq(tenant_id))
+        .exec(db)
+        .await
+        .map_err(db_error)?;
+    Ok(result.rows_affected)
+}
+
 pub async fn list_for_user(
     db: &impl ConnectionTrait,
     user_id: Uuid,

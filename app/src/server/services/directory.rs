@@ -1,0 +1,543 @@
+//! The users lists and the admin's view of one user: search, filters, counts by status, keyset
+//! pages, and removing a user by email. Every read is limited to what the caller may see: an
+//! operator admin sees every workspace, a tenant admin only their own.
+
+use super::access::require;
+use super::roles::permission::{USERS_MANAGE, USERS_READ};
+use super::{audit, db_error, one_time, sessions};
+use crate::AppError;
+use crate::domain::Email;
+use crate::server::entities::one_time_secrets::SecretPurpose;
+use crate::server::entities::{memberships, mfa_factors, recovery_codes, roles, tenants, users};
+use crate::server::{Actor, AppState, RequestMeta};
+use crate::types::{
+    DEFAULT_PAGE, MAX_PAGE, MembershipDetail, MembershipStatus, MfaFactorSummary, MfaState, RemovedUser, SignInMode,
+    StatusCounts, TenantKind, TenantRef, UserDetail, UserListQuery, UserPage, UserRow,
+};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Query};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, JoinType, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, RelationTrait, TransactionTrait,
+};
+use serde_json::json;
+use std::collections::{HashMap, HashSet};
+use uuid::Uuid;
+
+/// The longest search text accepted.
+const MAX_SEARCH_CHARS: usize = 100;
+
+/// The workspace a list is limited to: the caller's own for a tenant admin, the one asked for
+/// (or every one) for an operator admin.
+pub fn list_scope(actor: &Actor, asked: Option<Uuid>, permission: &str) -> Result<Option<Uuid>, AppError> {
+    let operator = actor.tenant.kind == TenantKind::Operator.as_str();
+    let scope = match (operator, asked) {
+        (true, asked) => asked,
+        (false, None) => Some(actor.tenant.id),
+        (false, Some(id)) if id == actor.tenant.id => Some(id),
+        (false, Some(_)) => return Err(AppError::not_found("No such workspace.")),
+    };
+    require(actor, permission, scope.unwrap_or(actor.tenant.id))?;
+    Ok(scope)
+}
+
+/// Page size from a query's `limit`.
+pub fn page_size(limit: Option<u32>) -> Result<u64, AppError> {
+    match limit {
+        None => Ok(u64::from(DEFAULT_PAGE)),
+        Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(u64::from(n)),
+        Some(_) => Err(AppError::invalid("limit", format!("limit is 1 to {MAX_PAGE}."))),
+    }
+}
+
+/// A search text as a `LIKE` pattern that matches it anywhere, with `%`, `_` and `\` taken
+/// literally. `None` for an empty search.
+pub fn contains_pattern(q: Option<&str>) -> Result<Option<String>, AppError> {
+    let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) else {
+        return Ok(None);
+    };
+    if q.chars().count() > MAX_SEARCH_CHARS || q.chars().any(char::is_control) {
+        return Err(AppError::invalid(
+            "q",
+            format!("Search for at most {MAX_SEARCH_CHARS} printable characters."),
+        ));
+    }
+    let mut pattern = String::from("%");
+    for c in q.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    Ok(Some(pattern))
+}
+
+pub fn like(pattern: &str) -> LikeExpr {
+    LikeExpr::new(pattern).escape('\\')
+}
+
+/// Keyset cursors: the sort key of the last row of a page, opaque to clients.
+pub mod cursor {
+    use crate::AppError;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use serde::Serialize;
+    use serde::de::DeserializeOwned;
+
+    pub fn encode<T: Serialize>(key: &T) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(key).unwrap_or_default())
+    }
+
+    pub fn decode<T: DeserializeOwned>(cursor: Option<&str>) -> Result<Option<T>, AppError> {
+        let Some(cursor) = cursor.filter(|c| !c.is_empty()) else {
+            return Ok(None);
+        };
+        URL_SAFE_NO_PAD
+            .decode(cursor)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .map(Some)
+            .ok_or_else(|| AppError::invalid("cursor", "The cursor is not one this list gave out."))
+    }
+}
+
+#[derive(Debug, FromQueryResult)]
+struct ListedMembership {
+    membership_id: Uuid,
+    user_id: Uuid,
+    email: String,
+    username: Option<String>,
+    display_name: String,
+    tenant_id: Uuid,
+    tenant_slug: String,
+    tenant_name: String,
+    tenant_kind: String,
+    sign_in_mode: String,
+    role_id: Uuid,
+    role_name: String,
+    status: String,
+    locked_reason: Option<String>,
+    locked_until: Option<DateTime<Utc>>,
+    cooldown_until: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+}
+
+/// The filters of a users list, without the status and the cursor.
+fn user_filters(scope: Option<Uuid>, query: &UserListQuery) -> Result<Condition, AppError> {
+    let mut condition = Condition::all();
+    if let Some(tenant_id) = scope {
+        condition = condition.add(memberships::Column::TenantId.eq(tenant_id));
+    }
+    if let Some(role_id) = query.role_id {
+        condition = condition.add(memberships::Column::RoleId.eq(role_id));
+    }
+    if let Some(pattern) = contains_pattern(query.q.as_deref())? {
+        condition = condition.add(
+            Condition::any()
+                .add(Expr::col((users::Entity, users::Column::Email)).like(like(&pattern)))
+                .add(Expr::col((users::Entity, users::Column::Username)).like(like(&pattern)))
+                .add(Func::lower(Expr::col((users::Entity, users::Column::DisplayName))).like(like(&pattern))),
+        );
+    }
+    if let Some(mfa) = query.mfa {
+        let enrolled = Query::select()
+            .expr(Expr::val(1))
+            .from(mfa_factors::Entity)
+            .and_where(
+                Expr::col((mfa_factors::Entity, mfa_factors::Column::UserId))
+                    .equals((memberships::Entity, memberships::Column::UserId)),
+            )
+            .and_where(Expr::col((mfa_factors::Entity, mfa_factors::Column::ConfirmedAt)).is_not_null())
+            .to_owned();
+        condition = condition.add(match mfa {
+            MfaState::Enrolled => Expr::exists(enrolled),
+            MfaState::NotEnrolled => Expr::exists(enrolled).not(),
+        });
+    }
+    Ok(condition)
+}
+
+fn joined() -> sea_orm::Select<memberships::Entity> {
+    memberships::Entity::find()
+        .join(JoinType::InnerJoin, memberships::Relation::User.def())
+        .join(JoinType::InnerJoin, memberships::Relation::Tenant.def())
+        .join(JoinType::InnerJoin, memberships::Relation::Role.def())
+}
+
+/// A users list: one row per membership, sorted by email.
+pub async fn list(state: &AppState, actor: &Actor, query: &UserListQuery) -> Result<UserPage, AppError> {
+    let scope = list_scope(actor, query.tenant_id, USERS_READ)?;
+    let limit = page_size(query.limit)?;
+    let after: Option<(String, Uuid)> = cursor::decode(query.cursor.as_deref())?;
+    let now = state.clock.now();
+    let db = &state.db;
+    let filters = user_filters(scope, query)?;
+    let status_expr = memberships::effective_status_expr(now);
+
+    let mut rows = joined()
+        .select_only()
+        .column_as(memberships::Column::Id, "membership_id")
+        .column_as(memberships::Column::UserId, "user_id")
+        .column_as(users::Column::Email, "email")
+        .column_as(users::Column::Username, "username")
+        .column_as(users::Column::DisplayName, "display_name")
+        .column_as(memberships::Column::TenantId, "tenant_id")
+        .column_as(tenants::Column::Slug, "tenant_slug")
+        .column_as(tenants::Column::Name, "tenant_name")
+        .column_as(tenants::Column::Kind, "tenant_kind")
+        .column_as(tenants::Column::SignInMode, "sign_in_mode")
+        .column_as(memberships::Column::RoleId, "role_id")
+        .column_as(roles::Column::Name, "role_name")
+        .expr_as(status_expr.clone(), "status")
+        .column_as(memberships::Column::LockedReason, "locked_reason")
+        .column_as(memberships::Column::LockedUntil, "locked_until")
+        .column_as(memberships::Column::CooldownUntil, "cooldown_until")
+        .column_as(memberships::Column::CreatedAt, "created_at")
+        .filter(filters.clone());
+    if let Some(status) = query.status {
+        rows = rows.filter(ExprTrait::eq(status_expr.clone(), status.as_str()));
+    }
+    if let Some((email, id)) = after {
+        rows = rows.filter(
+            Condition::any().add(users::Column::Email.gt(email.clone())).add(
+                Condition::all()
+                    .add(users::Column::Email.eq(email))
+                    .add(memberships::Column::Id.gt(id)),
+            ),
+        );
+    }
+    let mut page = rows
+        .order_by_asc(users::Column::Email)
+        .order_by_asc(memberships::Column::Id)
+        .limit(limit + 1)
+        .into_model::<ListedMembership>()
+        .all(db)
+        .await
+        .map_err(db_error)?;
+    let next_cursor = if page.len() as u64 > limit {
+        page.truncate(limit as usize);
+        page.last()
+            .map(|last| cursor::encode(&(&last.email, last.membership_id)))
+    } else {
+        None
+    };
+
+    let user_ids: Vec<Uuid> = page
+        .iter()
+        .map(|r| r.user_id)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let enrolled = enrolled_users(db, &user_ids).await?;
+    let membership_counts = membership_counts(db, &user_ids).await?;
+
+    let counted: Vec<(String, i64)> = joined()
+        .select_only()
+        .expr_as(status_expr, "effective_status")
+        .column_as(memberships::Column::Id.count(), "n")
+        .filter(filters)
+        // By the alias: PostgreSQL sees the CASE repeated with new parameters as another expression.
+        .group_by(Expr::col(Alias::new("effective_status")))
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(db_error)?;
+    let mut counts = StatusCounts::default();
+    for (status, n) in counted {
+        counts.add(
+            status.parse().unwrap_or(MembershipStatus::Disabled),
+            Ord::max(n, 0) as u64,
+        );
+    }
+
+    let users = page
+        .into_iter()
+        .map(|r| UserRow {
+            mfa_enrolled: enrolled.contains(&r.user_id),
+            membership_count: membership_counts.get(&r.user_id).copied().unwrap_or(1),
+            sso: r.tenant_kind != TenantKind::Operator.as_str() && r.sign_in_mode == SignInMode::Sso.as_str(),
+            status: r.status.parse().unwrap_or(MembershipStatus::Disabled),
+            user_id: r.user_id,
+            email: r.email,
+            username: r.username,
+            display_name: r.display_name,
+            tenant_id: r.tenant_id,
+            tenant_slug: r.tenant_slug,
+            tenant_name: r.tenant_name,
+            role_id: r.role_id,
+            role_name: r.role_name,
+            locked_reason: r.locked_reason,
+            locked_until: r.locked_until,
+            cooldown_until: r.cooldown_until,
+            created_at: r.created_at,
+        })
+        .collect();
+    Ok(UserPage {
+        users,
+        next_cursor,
+        counts,
+    })
+}
+
+/// Which of `user_ids` have at least one confirmed factor.
+async fn enrolled_users(db: &impl ConnectionTrait, user_ids: &[Uuid]) -> Result<HashSet<Uuid>, AppError> {
+    if user_ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let ids: Vec<Uuid> = mfa_factors::Entity::find()
+        .select_only()
+        .column(mfa_factors::Column::UserId)
+        .filter(mfa_factors::Column::UserId.is_in(user_ids.iter().copied()))
+        .filter(mfa_factors::Column::ConfirmedAt.is_not_null())
+        .distinct()
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(db_error)?;
+    Ok(ids.into_iter().collect())
+}
+
+async fn membership_counts(db: &impl ConnectionTrait, user_ids: &[Uuid]) -> Result<HashMap<Uuid, u32>, AppError> {
+    if user_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let counts: Vec<(Uuid, i64)> = memberships::Entity::find()
+        .select_only()
+        .column(memberships::Column::UserId)
+        .column_as(memberships::Column::Id.count(), "n")
+        .filter(memberships::Column::UserId.is_in(user_ids.iter().copied()))
+        .group_by(memberships::Column::UserId)
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(db_error)?;
+    Ok(counts.into_iter().map(|(id, n)| (id, Ord::max(n, 0) as u32)).collect())
+}
+
+/// The memberships of `user_id` the caller may see, with their workspace and role.
+async fn visible_memberships(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    user_id: Uuid,
+    permission: &str,
+) -> Result<Vec<(memberships::Model, tenants::Model, roles::Model)>, AppError> {
+    let rows = memberships::Entity::find()
+        .filter(memberships::Column::UserId.eq(user_id))
+        .find_also_related(tenants::Entity)
+        .all(db)
+        .await
+        .map_err(db_error)?;
+    let role_ids: Vec<Uuid> = rows.iter().map(|(m, _)| m.role_id).collect();
+    let roles = roles::Entity::find()
+        .filter(roles::Column::Id.is_in(role_ids))
+        .all(db)
+        .await
+        .map_err(db_error)?;
+    let mut visible = Vec::new();
+    let mut refused = None;
+    for (membership, tenant) in rows {
+        let Some(tenant) = tenant else { continue };
+        let Some(role) = roles.iter().find(|r| r.id == membership.role_id).cloned() else {
+            continue;
+        };
+        match require(actor, permission, tenant.id) {
+            Ok(()) => visible.push((membership, tenant, role)),
+            // Out of scope answers 404 below; a permission refusal within scope says so.
+            Err(error @ AppError::Forbidden { .. }) => refused = Some(error),
+            Err(_) => {}
+        }
+    }
+    if visible.is_empty() {
+        return Err(refused.unwrap_or_else(|| AppError::not_found("No such user.")));
+    }
+    visible.sort_by(|a, b| a.1.name.cmp(&b.1.name));
+    Ok(visible)
+}
+
+/// A user as the Edit User page and `GET /api/v1/users/{id}` show them.
+pub async fn detail(state: &AppState, actor: &Actor, user_id: Uuid) -> Result<UserDetail, AppError> {
+    let db = &state.db;
+    let now = state.clock.now();
+    let user = users::Entity::find_by_id(user_id)
+        .one(db)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| AppError::not_found("No such user."))?;
+    let visible = visible_memberships(db, actor, user_id, USERS_READ).await?;
+    let mut memberships = Vec::with_capacity(visible.len());
+    for (membership, tenant, role) in visible {
+        let status = membership.status_at(now);
+        let invite_expires_at = if status == MembershipStatus::Pending {
+            let mut newest = None;
+            for purpose in [SecretPurpose::Invite, SecretPurpose::AccessLink] {
+                if let Some(secret) = one_time::newest(db, user.id, tenant.id, purpose).await? {
+                    newest = Ord::max(newest, Some(secret.expires_at));
+                }
+            }
+            newest
+        } else {
+            None
+        };
+        memberships.push(MembershipDetail {
+            sso: tenant.kind != TenantKind::Operator.as_str() && tenant.sign_in_mode == SignInMode::Sso.as_str(),
+            is_mfa_enforced: tenant.is_mfa_enforced,
+            tenant_id: tenant.id,
+            tenant_slug: tenant.slug,
+            tenant_name: tenant.name,
+            role_id: role.id,
+            role_name: role.name,
+            status,
+            locked_reason: membership.locked_reason,
+            locked_until: membership.locked_until,
+            cooldown_until: membership.cooldown_until.filter(|u| *u > now),
+            mfa_failed_attempts: membership.mfa_failed_attempts,
+            invite_expires_at,
+            created_at: membership.created_at,
+        });
+    }
+    let factors = mfa_factors::Entity::find()
+        .filter(mfa_factors::Column::UserId.eq(user.id))
+        .filter(mfa_factors::Column::ConfirmedAt.is_not_null())
+        .order_by_asc(mfa_factors::Column::CreatedAt)
+        .all(db)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(|f| MfaFactorSummary {
+            id: f.id,
+            kind: f.kind,
+            label: f.label,
+            created_at: f.created_at,
+        })
+        .collect();
+    let recovery_codes_left = recovery_codes::Entity::find()
+        .filter(recovery_codes::Column::UserId.eq(user.id))
+        .filter(recovery_codes::Column::UsedAt.is_null())
+        .count(db)
+        .await
+        .map_err(db_error)?;
+    let active_sessions = sessions::list_for_user(db, user.id, now).await?.len() as u64;
+    Ok(UserDetail {
+        id: user.id,
+        email: user.email,
+        username: user.username,
+        display_name: user.display_name,
+        secondary_email: user.secondary_email,
+        phone: user.phone,
+        has_password: user.password_hash.is_some(),
+        password_changed_at: user.password_changed_at,
+        must_change_password: user.must_change_password,
+        memberships,
+        factors,
+        recovery_codes_left,
+        active_sessions,
+        created_at: user.created_at,
+    })
+}
+
+/// Removes the user with `email` from every workspace the caller manages, and deletes the user
+/// when no membership is left. Their sessions there end; one audit row per workspace.
+pub async fn remove_by_email(
+    state: &AppState,
+    actor: &Actor,
+    meta: &RequestMeta,
+    email: &str,
+) -> Result<RemovedUser, AppError> {
+    let email = Email::parse(email, "email")?;
+    let db = &state.db;
+    let user = users::Entity::find()
+        .filter(users::Column::Email.eq(email.as_str()))
+        .one(db)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| AppError::not_found("No such user."))?;
+    if user.id == actor.user.id {
+        return Err(AppError::conflict(
+            "You cannot remove yourself. Ask another administrator.",
+        ));
+    }
+    let removable = visible_memberships(db, actor, user.id, USERS_MANAGE).await?;
+    let txn = db.begin().await.map_err(db_error)?;
+    let mut removed_from = Vec::with_capacity(removable.len());
+    for (membership, tenant, role) in &removable {
+        memberships::Entity::delete_by_id(membership.id)
+            .exec(&txn)
+            .await
+            .map_err(db_error)?;
+        sessions::revoke_for_user_in_tenant(&txn, user.id, tenant.id).await?;
+        audit::record(
+            &txn,
+            state.clock.as_ref(),
+            actor,
+            meta,
+            audit::Change {
+                action: "user.removed",
+                target_type: "user",
+                target_id: Some(user.id.to_string()),
+                tenant_id: Some(tenant.id),
+                before: Some(json!({ "email": user.email, "role": role.name, "status": membership.status })),
+                after: None,
+            },
+        )
+        .await?;
+        removed_from.push(TenantRef {
+            id: tenant.id,
+            slug: tenant.slug.clone(),
+            name: tenant.name.clone(),
+        });
+    }
+    let left = memberships::Entity::find()
+        .filter(memberships::Column::UserId.eq(user.id))
+        .count(&txn)
+        .await
+        .map_err(db_error)?;
+    let user_deleted = left == 0;
+    if user_deleted {
+        users::Entity::delete_by_id(user.id)
+            .exec(&txn)
+            .await
+            .map_err(db_error)?;
+    }
+    txn.commit().await.map_err(db_error)?;
+    Ok(RemovedUser {
+        user_id: user.id,
+        email: user.email,
+        removed_from,
+        user_deleted,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    #[test]
+    fn search_text_is_taken_literally() {
+        assert_eq!(
+            contains_pattern(Some(" 50%_a\\ ")).unwrap().as_deref(),
+            Some("%50\\%\\_a\\\\%")
+        );
+        assert_eq!(contains_pattern(Some("  ")).unwrap(), None);
+        assert!(contains_pattern(Some(&"x".repeat(101))).is_err());
+        assert!(contains_pattern(Some("a\u{0}b")).is_err());
+    }
+
+    #[test]
+    fn cursors_round_trip_and_refuse_forgeries() {
+        let key = ("a@example.com".to_owned(), Uuid::nil());
+        let encoded = cursor::encode(&key);
+        assert_eq!(cursor::decode::<(String, Uuid)>(Some(&encoded)).unwrap(), Some(key));
+        assert!(cursor::decode::<(String, Uuid)>(Some("not-a-cursor")).is_err());
+        assert!(cursor::decode::<(String, Uuid)>(Some(&URL_SAFE_NO_PAD.encode(b"[1,2]"))).is_err());
+    }
+
+    #[test]
+    fn page_size_is_bounded() {
+        assert_eq!(page_size(None).unwrap(), 50);
+        assert!(page_size(Some(0)).is_err());
+        assert!(page_size(Some(201)).is_err());
+    }
+}

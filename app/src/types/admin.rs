@@ -1,0 +1,455 @@
+//! What the admin console and the REST API list and change: users, tenants, logs, API tokens.
+
+use super::{MembershipStatus, MfaFactorSummary, SecurityEventType, SignInMode, TenantKind, TenantStatus};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Largest page a list answers; the default is [`DEFAULT_PAGE`].
+pub const MAX_PAGE: u32 = 200;
+pub const DEFAULT_PAGE: u32 = 50;
+
+text_enum! {
+    /// The MFA filter of a users list.
+    pub enum MfaState {
+        /// At least one confirmed factor.
+        Enrolled = "enrolled",
+        NotEnrolled = "not_enrolled",
+    }
+}
+
+/// Filters of a users list (`GET /api/v1/users`, the console's Users pages). Every filter is
+/// optional; `cursor` is the `nextCursor` of the page before.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams, utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", into_params(parameter_in = Query))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UserListQuery {
+    /// Part of a name, email or username (case-insensitive).
+    #[serde(default)]
+    pub q: Option<String>,
+    /// One workspace; a tenant-scoped caller always sees only their own.
+    #[serde(default)]
+    pub tenant_id: Option<Uuid>,
+    #[serde(default)]
+    pub status: Option<MembershipStatus>,
+    /// A role's id.
+    #[serde(default)]
+    pub role_id: Option<Uuid>,
+    #[serde(default)]
+    pub mfa: Option<MfaState>,
+    #[serde(default)]
+    pub cursor: Option<String>,
+    /// 1 to 200; 50 when left out.
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// One row of a users list: a user's membership of one workspace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct UserRow {
+    pub user_id: Uuid,
+    pub email: String,
+    pub username: Option<String>,
+    pub display_name: String,
+    pub tenant_id: Uuid,
+    pub tenant_slug: String,
+    pub tenant_name: String,
+    /// The workspace signs in with SSO: password actions do not apply.
+    pub sso: bool,
+    pub role_id: Uuid,
+    pub role_name: String,
+    /// The status in effect now (an ended cooldown or lock reads as Active).
+    pub status: MembershipStatus,
+    pub locked_reason: Option<String>,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub cooldown_until: Option<DateTime<Utc>>,
+    pub mfa_enrolled: bool,
+    /// How many workspaces the user belongs to (a temporary password needs exactly one).
+    pub membership_count: u32,
+    pub created_at: DateTime<Utc>,
+}
+
+/// How many rows of each status the filters match (the status filter itself aside).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct StatusCounts {
+    pub pending: u64,
+    pub active: u64,
+    pub locked: u64,
+    pub cooldown: u64,
+    pub disabled: u64,
+}
+
+impl StatusCounts {
+    pub fn of(&self, status: MembershipStatus) -> u64 {
+        match status {
+            MembershipStatus::Pending => self.pending,
+            MembershipStatus::Active => self.active,
+            MembershipStatus::Locked => self.locked,
+            MembershipStatus::Cooldown => self.cooldown,
+            MembershipStatus::Disabled => self.disabled,
+        }
+    }
+
+    pub fn add(&mut self, status: MembershipStatus, count: u64) {
+        let slot = match status {
+            MembershipStatus::Pending => &mut self.pending,
+            MembershipStatus::Active => &mut self.active,
+            MembershipStatus::Locked => &mut self.locked,
+            MembershipStatus::Cooldown => &mut self.cooldown,
+            MembershipStatus::Disabled => &mut self.disabled,
+        };
+        *slot += count;
+    }
+
+    pub fn total(&self) -> u64 {
+        MembershipStatus::ALL.iter().map(|s| self.of(*s)).sum()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct UserPage {
+    pub users: Vec<UserRow>,
+    /// Pass back as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+    pub counts: StatusCounts,
+}
+
+/// A user's membership of one workspace, with what an admin needs to judge access.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct MembershipDetail {
+    pub tenant_id: Uuid,
+    pub tenant_slug: String,
+    pub tenant_name: String,
+    pub sso: bool,
+    pub is_mfa_enforced: bool,
+    pub role_id: Uuid,
+    pub role_name: String,
+    pub status: MembershipStatus,
+    pub locked_reason: Option<String>,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub cooldown_until: Option<DateTime<Utc>>,
+    /// Wrong MFA codes since the last success.
+    pub mfa_failed_attempts: i32,
+    /// A pending invite's link expiry.
+    pub invite_expires_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// `GET /api/v1/users/{id}`: a user as an admin sees them, limited to the caller's scope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct UserDetail {
+    pub id: Uuid,
+    pub email: String,
+    pub username: Option<String>,
+    pub display_name: String,
+    pub secondary_email: Option<String>,
+    pub phone: Option<String>,
+    pub has_password: bool,
+    pub password_changed_at: Option<DateTime<Utc>>,
+    pub must_change_password: bool,
+    pub memberships: Vec<MembershipDetail>,
+    pub factors: Vec<MfaFactorSummary>,
+    pub recovery_codes_left: u64,
+    pub active_sessions: u64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// `DELETE /api/v1/users/by-email/{email}`: the workspaces the user was removed from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RemovedUser {
+    pub user_id: Uuid,
+    pub email: String,
+    pub removed_from: Vec<TenantRef>,
+    /// True when no membership was left, so the user itself was deleted.
+    pub user_deleted: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TenantRef {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+}
+
+/// A workspace as the Tenants list shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TenantSummary {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub kind: TenantKind,
+    pub sign_in_mode: SignInMode,
+    pub is_mfa_enforced: bool,
+    pub status: TenantStatus,
+    pub sign_in_url: String,
+    pub member_count: u64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// "Create tenant", also `POST /api/v1/tenants`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewTenant {
+    pub name: String,
+    /// The subdomain: 2 to 63 lower-case letters, digits and inner hyphens.
+    pub slug: String,
+    #[serde(default)]
+    pub sign_in_mode: Option<SignInMode>,
+    #[serde(default)]
+    pub is_mfa_enforced: Option<bool>,
+}
+
+/// `PUT /api/v1/tenants/{id}/mfa`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TenantMfaSetting {
+    pub is_mfa_enforced: bool,
+}
+
+/// Filters of the MFA error log (`GET /api/v1/events`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams, utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", into_params(parameter_in = Query))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EventQuery {
+    #[serde(default, rename = "type")]
+    pub event_type: Option<SecurityEventType>,
+    /// Earliest time, inclusive (RFC 3339).
+    #[serde(default)]
+    pub from: Option<DateTime<Utc>>,
+    /// Latest time, exclusive (RFC 3339).
+    #[serde(default)]
+    pub to: Option<DateTime<Utc>>,
+    /// A support reference (e.g. `7F3K-Q2M9`), or part of an email or sign-in identifier.
+    #[serde(default)]
+    pub q: Option<String>,
+    #[serde(default)]
+    pub tenant_id: Option<Uuid>,
+    #[serde(default)]
+    pub user_id: Option<Uuid>,
+    #[serde(default)]
+    pub cursor: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// One security event (the MFA error log and more).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct SecurityEventRow {
+    pub id: Uuid,
+    /// The support reference the user saw.
+    pub reference: String,
+    #[serde(rename = "type")]
+    pub event_type: SecurityEventType,
+    pub type_label: String,
+    pub occurred_at: DateTime<Utc>,
+    pub user_id: Option<Uuid>,
+    pub user_email: Option<String>,
+    pub tenant_id: Option<Uuid>,
+    pub tenant_slug: Option<String>,
+    /// What was typed to sign in, when no user matched it.
+    pub identifier: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// E.g. the SMS provider's status code.
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
+    pub detail: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct EventPage {
+    pub events: Vec<SecurityEventRow>,
+    pub next_cursor: Option<String>,
+}
+
+/// Filters of the audit trail (`GET /api/v1/audit`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams, utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", into_params(parameter_in = Query))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AuditQuery {
+    /// An action name, e.g. `user.locked`.
+    #[serde(default)]
+    pub action: Option<String>,
+    #[serde(default)]
+    pub from: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub to: Option<DateTime<Utc>>,
+    /// Part of the actor's email, or a target id.
+    #[serde(default)]
+    pub q: Option<String>,
+    #[serde(default)]
+    pub tenant_id: Option<Uuid>,
+    #[serde(default)]
+    pub cursor: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// One audit row: who changed what, where, when, from and to what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AuditRow {
+    pub id: Uuid,
+    pub occurred_at: DateTime<Utc>,
+    pub actor_user_id: Option<Uuid>,
+    pub actor_email: Option<String>,
+    /// Set when the change came through an API token.
+    pub actor_token_id: Option<Uuid>,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: Option<String>,
+    pub tenant_id: Option<Uuid>,
+    pub tenant_slug: Option<String>,
+    pub ip: Option<String>,
+    pub request_id: Option<String>,
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
+    pub before: Option<serde_json::Value>,
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
+    pub after: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AuditPage {
+    pub entries: Vec<AuditRow>,
+    pub next_cursor: Option<String>,
+}
+
+/// An API token as Settings > API tokens lists it. The token itself is never shown again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ApiTokenSummary {
+    pub id: Uuid,
+    pub name: String,
+    /// The first characters, to recognise it.
+    pub prefix: String,
+    pub owner_email: String,
+    pub tenant_id: Uuid,
+    pub tenant_slug: String,
+    pub role_name: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// "Create token", also `POST /api/v1/tokens`. The token acts as its creator, in the creator's
+/// workspace, with the creator's role or a lesser built-in one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewApiToken {
+    pub name: String,
+    /// A built-in role key (`administrator`, `support`, `read_only`); the creator's role when
+    /// left out.
+    #[serde(default)]
+    pub role: Option<String>,
+    /// 1 to 365; no expiry when left out.
+    #[serde(default)]
+    pub expires_in_days: Option<u32>,
+}
+
+/// A new token, shown once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedApiToken {
+    pub token: String,
+    pub summary: ApiTokenSummary,
+}
+
+text_enum! {
+    /// Which MFA enrollment a reset removes (seed 004: "Reset MFA For This User" and "Reset
+    /// Org-Level MFA For This User").
+    pub enum MfaResetLevel {
+        /// Every factor and recovery code of the user, wherever it was set up.
+        User = "user",
+        /// The factors set up on this workspace (the enrollment its enforcement asked for); the
+        /// recovery codes go when no factor is left.
+        Org = "org",
+    }
+}
+
+/// `PUT /api/v1/users/mfa/reset`, and the console's bulk "Reset MFA".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BulkMfaReset {
+    /// 1 to 1000 user ids.
+    pub ids: Vec<Uuid>,
+    /// The workspace; optional when each user has one, or for a tenant's token.
+    #[serde(default)]
+    pub tenant_id: Option<Uuid>,
+    /// `user` (default): every factor; `org`: the factors set up on that workspace.
+    #[serde(default)]
+    pub level: Option<MfaResetLevel>,
+}
+
+/// At most this many users in one bulk action.
+pub const BULK_LIMIT: usize = 1000;
+
+/// One row's answer in a bulk action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct BulkResult {
+    pub id: Uuid,
+    /// `done`, or the error code (`not_found`, `forbidden`, ...).
+    pub result: String,
+    pub message: String,
+}
+
+impl BulkResult {
+    pub fn of(id: Uuid, outcome: Result<(), crate::AppError>, done_message: &str) -> Self {
+        match outcome {
+            Ok(()) => Self {
+                id,
+                result: "done".into(),
+                message: done_message.into(),
+            },
+            Err(error) => Self {
+                id,
+                result: error.code().into(),
+                message: error.message().into(),
+            },
+        }
+    }
+
+    pub fn succeeded(&self) -> bool {
+        self.result == "done"
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct BulkResults {
+    pub results: Vec<BulkResult>,
+}

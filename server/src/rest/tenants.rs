@@ -1,0 +1,81 @@
+//! `/tenants`: list, create, read one, and MFA enforcement.
+
+use super::{ApiCaller, path_id, required_json};
+use crate::http_errors::ApiError;
+use app::server::services::tenant_admin;
+use app::server::{AppState, RequestMeta};
+use app::types::{NewTenant, TenantMfaSetting, TenantSummary};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get_one))
+        .routes(routes!(set_mfa))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct TenantList {
+    tenants: Vec<TenantSummary>,
+}
+
+/// The workspaces the token may see (a tenant's token: its own), by name.
+#[utoipa::path(get, path = "/tenants", tag = "tenants", responses((status = 200, body = TenantList)))]
+async fn list(State(state): State<AppState>, ApiCaller(actor): ApiCaller) -> Result<Json<TenantList>, ApiError> {
+    Ok(Json(TenantList {
+        tenants: tenant_admin::list(&state, &actor).await?,
+    }))
+}
+
+/// Creates a workspace at `<slug>.<base>`. Operator tokens only.
+#[utoipa::path(post, path = "/tenants", tag = "tenants", request_body = NewTenant,
+    responses((status = 201, body = TenantSummary)))]
+async fn create(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    Extension(meta): Extension<RequestMeta>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<TenantSummary>), ApiError> {
+    let request: NewTenant = required_json(&body)?;
+    let tenant = tenant_admin::create(&state, &actor, &meta, request).await?;
+    Ok((StatusCode::CREATED, Json(tenant)))
+}
+
+#[utoipa::path(get, path = "/tenants/{id}", tag = "tenants",
+    params(("id" = Uuid, Path, description = "The workspace's id")),
+    responses((status = 200, body = TenantSummary)))]
+async fn get_one(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<TenantSummary>, ApiError> {
+    let tenant_id = path_id(&id, "workspace")?;
+    Ok(Json(tenant_admin::get(&state, &actor, tenant_id).await?))
+}
+
+/// Turns MFA enforcement on or off: with it on, users without a factor set one up at their
+/// next sign-in before anything else.
+#[utoipa::path(put, path = "/tenants/{id}/mfa", tag = "tenants",
+    params(("id" = Uuid, Path, description = "The workspace's id")), request_body = TenantMfaSetting,
+    responses((status = 200, body = TenantSummary)))]
+async fn set_mfa(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    Extension(meta): Extension<RequestMeta>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<TenantSummary>, ApiError> {
+    let tenant_id = path_id(&id, "workspace")?;
+    let setting: TenantMfaSetting = required_json(&body)?;
+    Ok(Json(
+        tenant_admin::set_mfa(&state, &actor, &meta, tenant_id, setting).await?,
+    ))
+}
