@@ -36,11 +36,10 @@ test('an admin creates an API token, uses it in the interactive docs, and revoke
   await docs.getByRole('button', { name: /Authorize/ }).first().waitFor();
   await docs.getByRole('button', { name: /Authorize/ }).first().click();
   await docs.locator('.modal-ux input[type="text"]').fill(token);
-  await docs.locator('.modal-ux').getByRole('button', { name: 'Authorize', exact: true }).click();
-  await docs.locator('.modal-ux').getByRole('button', { name: 'Close' }).click();
+  await docs.locator('.modal-ux .auth-btn-wrapper button.authorize').click();
+  await docs.locator('.modal-ux .auth-btn-wrapper button.btn-done').click();
   const me = docs.locator('#operations-users-me');
   await me.locator('.opblock-summary').click();
-  await me.getByRole('button', { name: 'Try it out' }).click();
   await me.getByRole('button', { name: 'Execute' }).click();
   await me.locator('.live-responses-table .response-col_status').first().waitFor();
   assert.match(await me.locator('.live-responses-table').innerText(), /200[\s\S]*admin@demo-msp\.test/);
