@@ -3,8 +3,9 @@
 
 use crate::AppError;
 use crate::types::{
-    AccessLink, ApiTokenSummary, CreatedApiToken, InviteOutcome, OutboxMessage, OutboxMessageBody, OutboxPage,
-    TemporaryPassword,
+    AccessLink, ApiTokenSummary, AuditPage, AuditQuery, BulkResults, CreatedApiToken, EventPage, EventQuery,
+    InviteOutcome, MfaResetLevel, OutboxMessage, OutboxMessageBody, OutboxPage, RoleSummary, SignInMode,
+    TemporaryPassword, TenantSummary, UserDetail, UserListQuery, UserPage,
 };
 use leptos::prelude::*;
 use uuid::Uuid;
@@ -113,4 +114,131 @@ pub async fn create_api_token(
 pub async fn revoke_api_token(id: Uuid) -> Result<(), AppError> {
     let (ctx, actor) = admin().await?;
     crate::server::services::tokens::revoke(&ctx.state, &actor, &ctx.meta, id).await
+}
+
+/// Settings > Users and Roles, Tenant > Users: one page of the list.
+#[server]
+pub async fn list_users(#[server(default)] query: UserListQuery) -> Result<UserPage, AppError> {
+    let (ctx, actor) = admin().await?;
+    crate::server::services::directory::list(&ctx.state, &actor, &query).await
+}
+
+/// The Edit User page.
+#[server]
+pub async fn get_user(user_id: Uuid) -> Result<UserDetail, AppError> {
+    let (ctx, actor) = admin().await?;
+    crate::server::services::directory::detail(&ctx.state, &actor, user_id).await
+}
+
+/// The Roles tab, the role filter and the Change Role dialog.
+#[server]
+pub async fn list_roles(tenant_id: Option<Uuid>) -> Result<Vec<RoleSummary>, AppError> {
+    let (ctx, actor) = admin().await?;
+    crate::server::services::directory::roles(&ctx.state, &actor, tenant_id).await
+}
+
+#[server]
+pub async fn lock_account(user_id: Uuid, tenant_id: Uuid, reason: String) -> Result<(), AppError> {
+    let (ctx, actor) = admin().await?;
+    crate::server::services::account_actions::lock(&ctx.state, &actor, &ctx.meta, user_id, tenant_id, &reason).await
+}
+
+#[server]
+pub async fn unlock_account(user_id: Uuid, tenant_id: Uuid) -> Result<(), AppError> {
+    let (ctx, actor) = admin().await?;
+    crate::server::services::account_actions::unlock(&ctx.state, &actor, &ctx.meta, user_id, tenant_id).await
+}
+
+#[server]
+pub async fn reset_cooldown(user_id: Uuid, tenant_id: Uuid) -> Result<(), AppError> {
+    let (ctx, actor) = admin().await?;
+    crate::server::services::account_actions::reset_cooldown(&ctx.state, &actor, &ctx.meta, user_id, tenant_id).await
+}
+
+#[server]
+pub async fn enable_access(user_id: Uuid, tenant_id: Uuid) -> Result<(), AppError> {
+    let (ctx, actor) = admin().await?;
+    crate::server::services::account_actions::enable_access(&ctx.state, &actor, &ctx.meta, user_id, tenant_id).await
+}
+
+#[server]
+pub async fn change_role(user_id: Uuid, tenant_id: Uuid, role_id: Uuid) -> Result<(), AppError> {
+    let (ctx, actor) = admin().await?;
+    crate::server::services::account_actions::change_role(&ctx.state, &actor, &ctx.meta, (user_id, tenant_id), role_id)
+        .await
+}
+
+/// "Reset MFA" for one user or a bulk selection in one workspace, answered per user.
+#[server]
+pub async fn reset_mfa(user_ids: Vec<Uuid>, tenant_id: Uuid, level: MfaResetLevel) -> Result<BulkResults, AppError> {
+    let (ctx, actor) = admin().await?;
+    if user_ids.is_empty() || user_ids.len() > crate::types::BULK_LIMIT {
+        return Err(AppError::invalid(
+            "user_ids",
+            format!("Choose 1 to {} users.", crate::types::BULK_LIMIT),
+        ));
+    }
+    let mut results = Vec::with_capacity(user_ids.len());
+    for user_id in user_ids {
+        let outcome = crate::server::services::account_actions::reset_mfa(
+            &ctx.state,
+            &actor,
+            &ctx.meta,
+            (user_id, tenant_id),
+            level,
+        )
+        .await;
+        results.push(crate::types::BulkResult::of(
+            user_id,
+            outcome,
+            "MFA was reset. The user sets it up again at the next sign-in.",
+        ));
+    }
+    Ok(BulkResults { results })
+}
+
+/// Tenants.
+#[server]
+pub async fn list_tenants() -> Result<Vec<TenantSummary>, AppError> {
+    let (ctx, actor) = admin().await?;
+    crate::server::services::tenant_admin::list(&ctx.state, &actor).await
+}
+
+#[server]
+pub async fn create_tenant(
+    name: String,
+    slug: String,
+    sign_in_mode: Option<SignInMode>,
+    is_mfa_enforced: Option<bool>,
+) -> Result<TenantSummary, AppError> {
+    let (ctx, actor) = admin().await?;
+    let request = crate::types::NewTenant {
+        name,
+        slug,
+        sign_in_mode,
+        is_mfa_enforced,
+    };
+    crate::server::services::tenant_admin::create(&ctx.state, &actor, &ctx.meta, request).await
+}
+
+/// Tenant > Settings: MFA enforcement.
+#[server]
+pub async fn set_tenant_mfa(tenant_id: Uuid, is_mfa_enforced: bool) -> Result<TenantSummary, AppError> {
+    let (ctx, actor) = admin().await?;
+    let setting = crate::types::TenantMfaSetting { is_mfa_enforced };
+    crate::server::services::tenant_admin::set_mfa(&ctx.state, &actor, &ctx.meta, tenant_id, setting).await
+}
+
+/// Security > MFA error logs.
+#[server]
+pub async fn list_events(#[server(default)] query: EventQuery) -> Result<EventPage, AppError> {
+    let (ctx, actor) = admin().await?;
+    crate::server::services::logs::events(&ctx.state, &actor, &query).await
+}
+
+/// Security > Audit trail.
+#[server]
+pub async fn list_audit(#[server(default)] query: AuditQuery) -> Result<AuditPage, AppError> {
+    let (ctx, actor) = admin().await?;
+    crate::server::services::logs::audit(&ctx.state, &actor, &query).await
 }

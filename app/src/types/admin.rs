@@ -453,3 +453,28 @@ impl BulkResult {
 pub struct BulkResults {
     pub results: Vec<BulkResult>,
 }
+
+/// A role as the Roles tab and the Change Role dialog show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RoleSummary {
+    pub id: Uuid,
+    /// `administrator`, `support`, `read_only` or `member` for the built-in roles.
+    pub key: Option<String>,
+    pub name: String,
+    pub builtin: bool,
+    pub permissions: Vec<String>,
+    /// Memberships holding the role, in the caller's scope.
+    pub member_count: u64,
+}
+
+/// `POST /api/v1/users/{id}/role`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RoleChange {
+    pub role_id: Uuid,
+    #[serde(default)]
+    pub tenant_id: Option<Uuid>,
+}

@@ -9,7 +9,7 @@ use app::server::services::{account_actions, directory, invites, recovery, tempo
 use app::server::{Actor, AppState, RequestMeta};
 use app::types::{
     AccessLink, BULK_LIMIT, BulkMfaReset, BulkResult, BulkResults, InviteOutcome, InviteRequest, MfaResetLevel,
-    RemovedUser, TemporaryPassword, UserDetail, UserListQuery, UserPage, UserProfile, UserRow,
+    RemovedUser, RoleChange, RoleSummary, TemporaryPassword, UserDetail, UserListQuery, UserPage, UserProfile, UserRow,
 };
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
@@ -19,7 +19,7 @@ use axum::{Extension, Json};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -40,6 +40,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(lock))
         .routes(routes!(unlock))
         .routes(routes!(reset_cooldown))
+        .routes(routes!(enable_access))
+        .routes(routes!(change_role))
+        .routes(routes!(roles))
 }
 
 /// Users, one row per membership, sorted by email.
@@ -220,6 +223,12 @@ struct UserAction<B = TenantChoice> {
     body: B,
 }
 
+impl<B: ChoosesTenant> ChoosesTenant for Option<B> {
+    fn tenant_id(&self) -> Option<Uuid> {
+        self.as_ref().and_then(ChoosesTenant::tenant_id)
+    }
+}
+
 impl<B: Default + DeserializeOwned + ChoosesTenant + Send> FromRequest<AppState> for UserAction<B> {
     type Rejection = ApiError;
 
@@ -350,6 +359,64 @@ async fn unlock(State(state): State<AppState>, a: UserAction) -> Result<Json<Act
 async fn reset_cooldown(State(state): State<AppState>, a: UserAction) -> Result<Json<ActionDone>, ApiError> {
     account_actions::reset_cooldown(&state, &a.actor, &a.meta, a.user_id, a.tenant_id).await?;
     Ok(done(a.tenant_id, "The cooldown was reset."))
+}
+
+/// "Enable Access": a disabled account may sign in again.
+#[utoipa::path(post, path = "/users/{id}/enable", tag = "users",
+    params(("id" = Uuid, Path, description = "The user's id")), request_body(content = Option<TenantChoice>),
+    responses((status = 200, body = ActionDone)))]
+async fn enable_access(State(state): State<AppState>, a: UserAction) -> Result<Json<ActionDone>, ApiError> {
+    account_actions::enable_access(&state, &a.actor, &a.meta, a.user_id, a.tenant_id).await?;
+    Ok(done(a.tenant_id, "Access was enabled."))
+}
+
+impl ChoosesTenant for RoleChange {
+    fn tenant_id(&self) -> Option<Uuid> {
+        self.tenant_id
+    }
+}
+
+/// "Change Role": another role that may be held in the workspace (see `GET /roles`).
+#[utoipa::path(post, path = "/users/{id}/role", tag = "users",
+    params(("id" = Uuid, Path, description = "The user's id")), request_body = RoleChange,
+    responses((status = 200, body = ActionDone)))]
+async fn change_role(
+    State(state): State<AppState>,
+    a: UserAction<Option<RoleChange>>,
+) -> Result<Json<ActionDone>, ApiError> {
+    let role_id = a
+        .body
+        .as_ref()
+        .map(|b| b.role_id)
+        .ok_or_else(|| AppError::bad_request("Send {\"roleId\": ...}."))?;
+    account_actions::change_role(&state, &a.actor, &a.meta, (a.user_id, a.tenant_id), role_id).await?;
+    Ok(done(a.tenant_id, "The role was changed."))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RoleQuery {
+    /// The roles that may be held in this workspace; every role when left out (operator).
+    tenant_id: Option<Uuid>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct RoleList {
+    roles: Vec<RoleSummary>,
+}
+
+/// Roles with their permissions and how many memberships hold each.
+#[utoipa::path(get, path = "/roles", tag = "users", params(RoleQuery), responses((status = 200, body = RoleList)))]
+async fn roles(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    ApiQuery(query): ApiQuery<RoleQuery>,
+) -> Result<Json<RoleList>, ApiError> {
+    Ok(Json(RoleList {
+        roles: directory::roles(&state, &actor, query.tenant_id).await?,
+    }))
 }
 
 /// Resets MFA for up to 1000 users and answers per id.

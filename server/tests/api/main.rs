@@ -4,6 +4,7 @@
 mod helpers;
 
 mod account_actions;
+mod console;
 
 mod hosts;
 mod invites;

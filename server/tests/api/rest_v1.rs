@@ -713,6 +713,9 @@ async fn the_openapi_document_and_the_docs_are_served() {
         "/audit.csv",
         "/tokens",
         "/tokens/{id}",
+        "/roles",
+        "/users/{id}/role",
+        "/users/{id}/enable",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} missing");
     }
@@ -744,4 +747,52 @@ async fn the_openapi_document_and_the_docs_are_served() {
         config.contains("/api/v1/openapi.json") && config.contains("persistAuthorization"),
         "{config}"
     );
+}
+
+#[tokio::test]
+async fn roles_change_role_and_enable_access() {
+    let app = spawn_app().await;
+    let owner = token(&app, "owner@acme.test", "acme").await;
+    let support = token(&app, "support@demo-msp.test", "admin").await;
+    let roles = get(&app, &owner, "/roles").await;
+    assert_eq!(roles.status, 200, "{}", roles.body);
+    let list = roles.body["roles"].as_array().unwrap();
+    let support_role = list.iter().find(|r| r["key"] == "support").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bob = app.user_id("bob@acme.test").await;
+    let changed = call(
+        &app,
+        Method::POST,
+        &owner,
+        &format!("/users/{bob}/role"),
+        Some(json!({"roleId": support_role})),
+    )
+    .await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    let refused = call(
+        &app,
+        Method::POST,
+        &support,
+        &format!("/users/{bob}/role"),
+        Some(json!({"roleId": support_role})),
+    )
+    .await;
+    assert_eq!(refused.status, 403, "Support cannot change roles");
+    for body in [
+        None,
+        Some(json!({"roleId": "nope"})),
+        Some(json!({"roleId": uuid::Uuid::nil()})),
+    ] {
+        let answer = call(&app, Method::POST, &owner, &format!("/users/{bob}/role"), body.clone()).await;
+        assert!(matches!(answer.status, 400 | 422), "{body:?}: {}", answer.body);
+    }
+    let frank = app.user_id("frank@acme.test").await;
+    let enabled = call(&app, Method::POST, &support, &format!("/users/{frank}/enable"), None).await;
+    assert_eq!(enabled.status, 200, "{}", enabled.body);
+    let again = call(&app, Method::POST, &support, &format!("/users/{frank}/enable"), None).await;
+    assert_eq!(again.status, 409);
+    let detail = get(&app, &owner, &format!("/users/{bob}")).await;
+    assert_eq!(detail.body["memberships"][0]["roleName"], "Support");
 }

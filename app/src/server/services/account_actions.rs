@@ -5,12 +5,13 @@
 
 use super::access::require;
 use super::events::{self, NewEvent};
-use super::roles::permission::USERS_SUPPORT;
+use super::roles::may_hold;
+use super::roles::permission::{USERS_MANAGE, USERS_SUPPORT};
 use super::throttle::{self, ThrottleKey};
 use super::users::{Target, target};
 use super::{audit, db_error, outbox, sessions};
 use crate::AppError;
-use crate::server::entities::{memberships, mfa_factors, recovery_codes};
+use crate::server::entities::{memberships, mfa_factors, recovery_codes, roles};
 use crate::server::mail::{Block, compose};
 use crate::server::{Actor, AppState, RequestMeta};
 pub use crate::types::MfaResetLevel;
@@ -265,4 +266,88 @@ pub async fn reset_mfa(
     record(&txn, state, actor, meta, (action, &target), after).await?;
     txn.commit().await.map_err(db_error)?;
     Ok(())
+}
+
+/// "Change Role": the membership gets another role that may be held in its workspace. Needs
+/// users.manage (Support cannot); nobody changes their own role.
+pub async fn change_role(
+    state: &AppState,
+    actor: &Actor,
+    meta: &RequestMeta,
+    (user_id, tenant_id): (Uuid, Uuid),
+    role_id: Uuid,
+) -> Result<(), AppError> {
+    require(actor, USERS_MANAGE, tenant_id)?;
+    let target = target(&state.db, user_id, tenant_id).await?;
+    if user_id == actor.user.id {
+        return Err(AppError::conflict(
+            "You cannot change your own role. Ask another administrator.",
+        ));
+    }
+    let role = roles::Entity::find_by_id(role_id)
+        .one(&state.db)
+        .await
+        .map_err(db_error)?
+        .filter(|role| may_hold(role, &target.tenant))
+        .ok_or_else(|| {
+            AppError::invalid(
+                "roleId",
+                format!("That role cannot be given in {}.", target.tenant.name),
+            )
+        })?;
+    if role.id == target.membership.role_id {
+        return Ok(());
+    }
+    let old_role = roles::Entity::find_by_id(target.membership.role_id)
+        .one(&state.db)
+        .await
+        .map_err(db_error)?
+        .map(|r| r.name)
+        .unwrap_or_default();
+    let txn = state.db.begin().await.map_err(db_error)?;
+    let mut membership: memberships::ActiveModel = target.membership.clone().into();
+    membership.role_id = Set(role.id);
+    membership.updated_at = Set(state.clock.now());
+    membership.update(&txn).await.map_err(db_error)?;
+    let change = audit::Change {
+        action: "user.role_changed",
+        target_type: "user",
+        target_id: Some(user_id.to_string()),
+        tenant_id: Some(tenant_id),
+        before: Some(json!({ "role": old_role })),
+        after: Some(json!({ "role": role.name })),
+    };
+    audit::record(&txn, state.clock.as_ref(), actor, meta, change).await?;
+    txn.commit().await.map_err(db_error)
+}
+
+/// "Enable Access": a disabled membership becomes active again.
+pub async fn enable_access(
+    state: &AppState,
+    actor: &Actor,
+    meta: &RequestMeta,
+    user_id: Uuid,
+    tenant_id: Uuid,
+) -> Result<(), AppError> {
+    require(actor, USERS_SUPPORT, tenant_id)?;
+    let target = target(&state.db, user_id, tenant_id).await?;
+    if target.status() != MembershipStatus::Disabled {
+        return Err(AppError::conflict(format!(
+            "Enable Access is not available: the account is {}.",
+            target.status().label()
+        )));
+    }
+    let now = state.clock.now();
+    let txn = state.db.begin().await.map_err(db_error)?;
+    save_status(&txn, &target, MembershipStatus::Active, None, now).await?;
+    record(
+        &txn,
+        state,
+        actor,
+        meta,
+        ("user.access_enabled", &target),
+        json!({ "status": "active" }),
+    )
+    .await?;
+    txn.commit().await.map_err(db_error)
 }

@@ -11,8 +11,8 @@ use crate::server::entities::one_time_secrets::SecretPurpose;
 use crate::server::entities::{memberships, mfa_factors, recovery_codes, roles, tenants, users};
 use crate::server::{Actor, AppState, RequestMeta};
 use crate::types::{
-    DEFAULT_PAGE, MAX_PAGE, MembershipDetail, MembershipStatus, MfaFactorSummary, MfaState, RemovedUser, SignInMode,
-    StatusCounts, TenantKind, TenantRef, UserDetail, UserListQuery, UserPage, UserRow,
+    DEFAULT_PAGE, MAX_PAGE, MembershipDetail, MembershipStatus, MfaFactorSummary, MfaState, RemovedUser, RoleSummary,
+    SignInMode, StatusCounts, TenantKind, TenantRef, UserDetail, UserListQuery, UserPage, UserRow,
 };
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Query};
@@ -506,6 +506,60 @@ pub async fn remove_by_email(
         removed_from,
         user_deleted,
     })
+}
+
+/// The roles that may be held in a workspace (every role for the operator without one), with
+/// how many memberships in the caller's scope hold each.
+pub async fn roles(state: &AppState, actor: &Actor, tenant_id: Option<Uuid>) -> Result<Vec<RoleSummary>, AppError> {
+    let scope = list_scope(actor, tenant_id, USERS_READ)?;
+    let db = &state.db;
+    let tenant = match scope {
+        Some(id) => Some(
+            tenants::Entity::find_by_id(id)
+                .one(db)
+                .await
+                .map_err(db_error)?
+                .ok_or_else(|| AppError::not_found("No such workspace."))?,
+        ),
+        None => None,
+    };
+    let mut counted = memberships::Entity::find()
+        .select_only()
+        .column(memberships::Column::RoleId)
+        .column_as(memberships::Column::Id.count(), "n")
+        .group_by(memberships::Column::RoleId);
+    if let Some(id) = scope {
+        counted = counted.filter(memberships::Column::TenantId.eq(id));
+    }
+    let counts: HashMap<Uuid, i64> = counted
+        .into_tuple::<(Uuid, i64)>()
+        .all(db)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .collect();
+    let all = roles::Entity::find()
+        .order_by_desc(roles::Column::IsBuiltin)
+        .order_by_asc(roles::Column::Name)
+        .all(db)
+        .await
+        .map_err(db_error)?;
+    Ok(all
+        .into_iter()
+        .filter(|role| tenant.as_ref().is_none_or(|t| super::roles::may_hold(role, t)))
+        .map(|role| RoleSummary {
+            member_count: Ord::max(counts.get(&role.id).copied().unwrap_or(0), 0) as u64,
+            permissions: role
+                .permissions
+                .as_array()
+                .map(|list| list.iter().filter_map(|p| p.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default(),
+            id: role.id,
+            key: role.key,
+            name: role.name,
+            builtin: role.is_builtin,
+        })
+        .collect())
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use crate::AppError;
 use crate::domain::{DisplayName, Email, NewPassword, SignInPassword, Username};
 use crate::server::crypto::{random_token, secret_hash};
 use crate::server::entities::one_time_secrets::{self, SecretPurpose};
-use crate::server::entities::roles::{self, RoleScope};
+use crate::server::entities::roles;
 use crate::server::entities::{memberships, tenants, users};
 use crate::server::mail::{Block, compose};
 use crate::server::{Actor, AppState, Realm, RequestMeta};
@@ -64,13 +64,7 @@ async fn invited_role(
         .await
         .map_err(db_error)?
         .ok_or_else(unknown)?;
-    let allowed = match role.scope.parse::<RoleScope>() {
-        Ok(RoleScope::Any) => true,
-        Ok(RoleScope::Operator) => operator,
-        Ok(RoleScope::Tenant) => !operator,
-        Err(_) => false,
-    };
-    if !allowed {
+    if !super::roles::may_hold(&role, tenant) {
         return Err(AppError::invalid(
             "role",
             format!("The {} role cannot be given in {}.", role.name, tenant.name),

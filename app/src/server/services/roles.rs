@@ -69,6 +69,25 @@ pub fn permissions_json(role: &BuiltinRole) -> serde_json::Value {
     json!(role.permissions)
 }
 
+/// Whether `role` may be held in `tenant`: a built-in role of the right scope, or a custom role
+/// of that tenant.
+pub fn may_hold(
+    role: &crate::server::entities::roles::Model,
+    tenant: &crate::server::entities::tenants::Model,
+) -> bool {
+    use crate::server::entities::roles::RoleScope;
+    let operator = tenant.kind == crate::types::TenantKind::Operator.as_str();
+    if let Some(owner) = role.tenant_id {
+        return owner == tenant.id;
+    }
+    match role.scope.parse::<RoleScope>() {
+        Ok(RoleScope::Any) => true,
+        Ok(RoleScope::Operator) => operator,
+        Ok(RoleScope::Tenant) => !operator,
+        Err(_) => false,
+    }
+}
+
 /// Whether a stored role (its permissions column) grants `permission`.
 pub fn grants(permissions: &serde_json::Value, permission: &str) -> bool {
     permissions
