@@ -81,7 +81,7 @@ echo "==> REST API fuzzing (schemathesis against /api/v1/openapi.json)"
 if [ -x "$CARGO_TARGET_DIR/debug/latchkey" ]; then
   "$ROOT/scripts/api-fuzz.sh" "$CARGO_TARGET_DIR/debug/latchkey" > "$LOGS/fuzz.log" 2>&1
   status=$?
-  grep -iE 'test cases|operations' "$LOGS/fuzz.log" | tail -n 3
+  grep -A1 'Test cases:' "$LOGS/fuzz.log" | tail -n 1
   [ $status -ne 0 ] && tail -n 80 "$LOGS/fuzz.log"
   if [ $status -eq 0 ]; then tally "API fuzzing" 0 1 0; else tally "API fuzzing" 1 0 1; fi
 else

@@ -9,6 +9,7 @@ mod mfa;
 mod outbox;
 mod recovery;
 mod sign_in;
+mod users;
 
 use crate::api::get_host_info;
 use crate::components::{ErrorNotice, Spinner};
@@ -63,6 +64,9 @@ fn Shell(host: HostInfo) -> impl IntoView {
     let must_change_password = mfa_step.is_none() && host.viewer.as_ref().is_some_and(|v| v.must_change_password);
     let gated = mfa_step.is_some() || must_change_password;
     let console_nav = host.realm.kind == RealmKind::Operator && host.viewer.is_some() && !gated;
+    // Tenant administrators manage their workspace's users on their own host.
+    let tenant_admin_nav =
+        host.realm.kind == RealmKind::Tenant && !gated && host.viewer.as_ref().is_some_and(|v| v.role_name != "Member");
     view! {
         <header class="topbar">
             <a class="brand" href="/">
@@ -77,8 +81,15 @@ fn Shell(host: HostInfo) -> impl IntoView {
         {console_nav.then(|| view! {
             <nav class="console-nav" aria-label="Admin console">
                 <a href="/">"Overview"</a>
+                <a href="/users">"Users"</a>
                 <a href="/settings/api-tokens">"Settings › API tokens"</a>
                 <a href="/settings/outbox">"Settings › Outbox"</a>
+            </nav>
+        })}
+        {tenant_admin_nav.then(|| view! {
+            <nav class="console-nav" aria-label="Workspace administration">
+                <a href="/">"Home"</a>
+                <a href="/users">"Users"</a>
             </nav>
         })}
         {match mfa_step {
@@ -97,6 +108,7 @@ fn Shell(host: HostInfo) -> impl IntoView {
             <Route path=path!("/accept-invite") view=invites::AcceptInvitePage/>
             <Route path=path!("/settings/outbox") view=outbox::OutboxPage/>
             <Route path=path!("/settings/api-tokens") view=api_tokens::ApiTokensPage/>
+            <Route path=path!("/users") view=users::UsersPage/>
         </Routes>
         </Show>
     }

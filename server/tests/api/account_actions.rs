@@ -2,14 +2,9 @@
 
 use crate::helpers::*;
 use crate::mfa::enrolled;
-use app::server::entities::{audit_log, memberships, mfa_factors, security_events};
-use app::server::services::tokens;
+use app::server::entities::{memberships, mfa_factors, security_events};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
-
-async fn token(app: &TestApp, email: &str, slug: &str) -> String {
-    tokens::create(&app.state, email, slug, "t", None).await.unwrap().token
-}
 
 async fn send(app: &TestApp, method: reqwest::Method, token: &str, path: &str, body: Option<Value>) -> (u16, Value) {
     let mut request = app
@@ -23,18 +18,10 @@ async fn send(app: &TestApp, method: reqwest::Method, token: &str, path: &str, b
     (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
 }
 
-async fn audited(app: &TestApp, action: &str) -> u64 {
-    audit_log::Entity::find()
-        .filter(audit_log::Column::Action.eq(action))
-        .count(&app.state.db)
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn lock_and_unlock_an_account() {
     let app = spawn_app().await;
-    let support = token(&app, "support@demo-msp.test", "admin").await;
+    let support = api_token(&app, "support@demo-msp.test", "admin").await;
     let bob = app.user_id("bob@acme.test").await;
     let session = app.browser("acme");
     session.sign_in("bob", DEMO_PASSWORD).await.unwrap();
@@ -74,10 +61,10 @@ async fn lock_and_unlock_an_account() {
     assert_eq!(status, 409, "already locked");
     assert_eq!(audited(&app, "user.locked").await, 1);
 
-    let readonly = token(&app, "readonly@demo-msp.test", "admin").await;
+    let readonly = api_token(&app, "readonly@demo-msp.test", "admin").await;
     let (status, _) = send(&app, post.clone(), &readonly, &format!("/users/{bob}/unlock"), None).await;
     assert_eq!(status, 403);
-    let globex = token(&app, "admin@globex.test", "globex").await;
+    let globex = api_token(&app, "admin@globex.test", "globex").await;
     let (status, _) = send(
         &app,
         post.clone(),
@@ -96,7 +83,7 @@ async fn lock_and_unlock_an_account() {
 #[tokio::test]
 async fn unlock_lifts_the_sign_in_failure_lock() {
     let app = spawn_app().await;
-    let owner = token(&app, "owner@acme.test", "acme").await;
+    let owner = api_token(&app, "owner@acme.test", "acme").await;
     let acme = app.browser("acme");
     for _ in 0..5 {
         acme.sign_in("bob", "wrong password here").await.unwrap_err();
@@ -119,7 +106,7 @@ async fn unlock_lifts_the_sign_in_failure_lock() {
 #[tokio::test]
 async fn reset_cooldown_ends_a_running_cooldown_only() {
     let app = spawn_app().await;
-    let support = token(&app, "support@demo-msp.test", "admin").await;
+    let support = api_token(&app, "support@demo-msp.test", "admin").await;
     let erin = app.user_id("erin@acme.test").await;
     let path = format!("/users/{erin}/cooldown/reset");
     let (status, body) = send(&app, reqwest::Method::POST, &support, &path, None).await;
@@ -148,7 +135,7 @@ async fn reset_cooldown_ends_a_running_cooldown_only() {
 async fn bulk_mfa_reset_answers_per_user() {
     let app = spawn_app().await;
     let (session, _, _) = enrolled(&app, "acme", "bob").await;
-    let admin = token(&app, "admin@demo-msp.test", "admin").await;
+    let admin = api_token(&app, "admin@demo-msp.test", "admin").await;
     let bob = app.user_id("bob@acme.test").await;
     let pat = app.user_id("pat@partner.test").await;
     let nobody = uuid::Uuid::nil();
@@ -199,7 +186,7 @@ async fn bulk_mfa_reset_answers_per_user() {
         .await;
         assert_eq!(got, status, "{body} → {answer}");
     }
-    let readonly = token(&app, "readonly@demo-msp.test", "admin").await;
+    let readonly = api_token(&app, "readonly@demo-msp.test", "admin").await;
     let (_, body) = send(
         &app,
         reqwest::Method::PUT,
@@ -218,7 +205,7 @@ async fn org_level_reset_removes_only_that_workspaces_factors() {
     use app::server::services::mfa::{code_at, secret_from_base32};
     use app::types::{RecoveryCodes, TotpEnrollment};
     let app = spawn_app().await;
-    let admin = token(&app, "admin@demo-msp.test", "admin").await;
+    let admin = api_token(&app, "admin@demo-msp.test", "admin").await;
     // Bob joins the operator org too, then has an authenticator set up on each workspace.
     let (status, _) = send(
         &app,

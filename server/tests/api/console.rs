@@ -3,24 +3,14 @@
 
 use crate::helpers::*;
 use app::api::*;
-use app::server::entities::audit_log;
 use app::types::{
     AuditPage, BulkResults, EventPage, MembershipStatus, RoleSummary, TenantSummary, UserDetail, UserPage,
 };
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 async fn console(app: &TestApp, email: &str) -> Browser {
     let browser = app.browser("admin");
     browser.sign_in(email, DEMO_PASSWORD).await.unwrap();
     browser
-}
-
-async fn audited(app: &TestApp, action: &str) -> u64 {
-    audit_log::Entity::find()
-        .filter(audit_log::Column::Action.eq(action))
-        .count(&app.state.db)
-        .await
-        .unwrap()
 }
 
 #[tokio::test]

@@ -251,3 +251,21 @@ impl TestApp {
             .id
     }
 }
+
+/// A new API token acting as `email` in the workspace `slug`.
+pub async fn api_token(app: &TestApp, email: &str, slug: &str) -> String {
+    app::server::services::tokens::create(&app.state, email, slug, "t", None)
+        .await
+        .unwrap()
+        .token
+}
+
+/// How many audit rows record `action`.
+pub async fn audited(app: &TestApp, action: &str) -> u64 {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    app::server::entities::audit_log::Entity::find()
+        .filter(app::server::entities::audit_log::Column::Action.eq(action))
+        .count(&app.state.db)
+        .await
+        .unwrap()
+}

@@ -3,18 +3,13 @@
 
 use crate::helpers::*;
 use app::api::{CreateApiToken, ListApiTokens, RevokeApiToken};
-use app::server::entities::{audit_log, memberships, users};
+use app::server::entities::{memberships, users};
 use app::server::services::tokens;
 use app::types::{ApiTokenSummary, CreatedApiToken};
 use reqwest::Method;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::sync::Arc;
-
-async fn token(app: &TestApp, email: &str, slug: &str) -> String {
-    tokens::create(&app.state, email, slug, "t", None).await.unwrap().token
-}
 
 struct Answer {
     status: u16,
@@ -67,18 +62,10 @@ fn emails(page: &Value) -> Vec<String> {
         .collect()
 }
 
-async fn audited(app: &TestApp, action: &str) -> u64 {
-    audit_log::Entity::find()
-        .filter(audit_log::Column::Action.eq(action))
-        .count(&app.state.db)
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn users_list_filters_counts_and_walks_pages() {
     let app = spawn_app().await;
-    let admin = token(&app, "admin@demo-msp.test", "admin").await;
+    let admin = api_token(&app, "admin@demo-msp.test", "admin").await;
     let acme = app.tenant_id("acme").await;
 
     let page = get(&app, &admin, &format!("/users?tenantId={acme}")).await;
@@ -159,7 +146,7 @@ async fn users_list_filters_counts_and_walks_pages() {
 #[tokio::test]
 async fn bad_list_queries_are_refused_clearly() {
     let app = spawn_app().await;
-    let admin = token(&app, "admin@demo-msp.test", "admin").await;
+    let admin = api_token(&app, "admin@demo-msp.test", "admin").await;
     let long = "x".repeat(101);
     for (query, status, code) in [
         ("limit=0", 422, "validation_failed"),
@@ -205,7 +192,7 @@ async fn bad_list_queries_are_refused_clearly() {
 #[tokio::test]
 async fn a_tenant_token_sees_and_changes_only_its_tenant() {
     let app = spawn_app().await;
-    let owner = token(&app, "owner@acme.test", "acme").await;
+    let owner = api_token(&app, "owner@acme.test", "acme").await;
     let globex = app.tenant_id("globex").await;
     let gina = app.user_id("admin@globex.test").await;
     let pat = app.user_id("pat@partner.test").await;
@@ -282,7 +269,7 @@ async fn every_role_is_held_to_its_permissions() {
         ("bob@acme.test", "acme", false, false, false, false),
     ];
     for (email, slug, read, lock, create, remove) in matrix {
-        let token = token(&app, email, slug).await;
+        let token = api_token(&app, email, slug).await;
         let status = |allowed: bool, ok: u16| if allowed { ok } else { 403 };
         assert_eq!(
             get(&app, &token, "/users").await.status,
@@ -359,8 +346,8 @@ async fn every_role_is_held_to_its_permissions() {
 #[tokio::test]
 async fn one_user_and_removal_by_email() {
     let app = spawn_app().await;
-    let admin = token(&app, "admin@demo-msp.test", "admin").await;
-    let owner = token(&app, "owner@acme.test", "acme").await;
+    let admin = api_token(&app, "admin@demo-msp.test", "admin").await;
+    let owner = api_token(&app, "owner@acme.test", "acme").await;
     let pat = app.user_id("pat@partner.test").await;
 
     let detail = get(&app, &admin, &format!("/users/{pat}")).await;
@@ -403,7 +390,7 @@ async fn one_user_and_removal_by_email() {
 #[tokio::test]
 async fn tenants_are_created_listed_and_made_to_enforce_mfa() {
     let app = spawn_app().await;
-    let admin = token(&app, "admin@demo-msp.test", "admin").await;
+    let admin = api_token(&app, "admin@demo-msp.test", "admin").await;
     let created = call(
         &app,
         Method::POST,
@@ -500,7 +487,7 @@ async fn tenants_are_created_listed_and_made_to_enforce_mfa() {
 #[tokio::test]
 async fn events_and_audit_are_searchable_and_exported() {
     let app = spawn_app().await;
-    let admin = token(&app, "admin@demo-msp.test", "admin").await;
+    let admin = api_token(&app, "admin@demo-msp.test", "admin").await;
     let acme = app.browser("acme");
     let (_, error) = acme.sign_in("bob@acme.test", "wrong password!!").await.unwrap_err();
     let reference = error.reference().expect("a support reference").to_owned();
@@ -555,7 +542,7 @@ async fn events_and_audit_are_searchable_and_exported() {
 #[tokio::test]
 async fn users_csv_has_exactly_the_rows_the_filters_show() {
     let app = spawn_app().await;
-    let admin = token(&app, "admin@demo-msp.test", "admin").await;
+    let admin = api_token(&app, "admin@demo-msp.test", "admin").await;
     let acme = app.tenant_id("acme").await;
     let json = get(&app, &admin, &format!("/users?tenantId={acme}&status=active")).await;
     let (status, _, csv) = get_text(&app, &admin, &format!("/users.csv?tenantId={acme}&status=active")).await;
@@ -582,7 +569,7 @@ async fn users_csv_has_exactly_the_rows_the_filters_show() {
 #[tokio::test]
 async fn tokens_are_listed_revoked_and_rate_limited() {
     let app = spawn_app_with(|state| Arc::make_mut(&mut state.config).api_requests_per_minute = 5).await;
-    let admin = token(&app, "admin@demo-msp.test", "admin").await;
+    let admin = api_token(&app, "admin@demo-msp.test", "admin").await;
     let list = get(&app, &admin, "/tokens").await;
     assert_eq!(list.status, 200);
     let tokens = list.body["tokens"].as_array().unwrap();
@@ -603,7 +590,7 @@ async fn tokens_are_listed_revoked_and_rate_limited() {
     app.clock.advance(chrono::Duration::seconds(61));
     assert_eq!(get(&app, &admin, "/users/me").await.status, 200, "a new window");
 
-    let other = token(&app, "support@demo-msp.test", "admin").await;
+    let other = api_token(&app, "support@demo-msp.test", "admin").await;
     let id = tokens::authenticate(&app.state, &other)
         .await
         .unwrap()
@@ -752,8 +739,8 @@ async fn the_openapi_document_and_the_docs_are_served() {
 #[tokio::test]
 async fn roles_change_role_and_enable_access() {
     let app = spawn_app().await;
-    let owner = token(&app, "owner@acme.test", "acme").await;
-    let support = token(&app, "support@demo-msp.test", "admin").await;
+    let owner = api_token(&app, "owner@acme.test", "acme").await;
+    let support = api_token(&app, "support@demo-msp.test", "admin").await;
     let roles = get(&app, &owner, "/roles").await;
     assert_eq!(roles.status, 200, "{}", roles.body);
     let list = roles.body["roles"].as_array().unwrap();

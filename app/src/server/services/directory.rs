@@ -89,6 +89,16 @@ pub mod cursor {
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(key).unwrap_or_default())
     }
 
+    /// Cuts a page fetched with one row more than `limit`, and answers the cursor of its last
+    /// row when that extra row showed there is more.
+    pub fn split_page<T, K: Serialize>(rows: &mut Vec<T>, limit: u64, key: impl Fn(&T) -> K) -> Option<String> {
+        if rows.len() as u64 <= limit {
+            return None;
+        }
+        rows.truncate(limit as usize);
+        rows.last().map(|last| encode(&key(last)))
+    }
+
     pub fn decode<T: DeserializeOwned>(cursor: Option<&str>) -> Result<Option<T>, AppError> {
         let Some(cursor) = cursor.filter(|c| !c.is_empty()) else {
             return Ok(None);
@@ -215,13 +225,7 @@ pub async fn list(state: &AppState, actor: &Actor, query: &UserListQuery) -> Res
         .all(db)
         .await
         .map_err(db_error)?;
-    let next_cursor = if page.len() as u64 > limit {
-        page.truncate(limit as usize);
-        page.last()
-            .map(|last| cursor::encode(&(&last.email, last.membership_id)))
-    } else {
-        None
-    };
+    let next_cursor = cursor::split_page(&mut page, limit, |last| (last.email.clone(), last.membership_id));
 
     let user_ids: Vec<Uuid> = page
         .iter()

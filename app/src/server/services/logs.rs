@@ -113,12 +113,7 @@ pub async fn events(state: &AppState, actor: &Actor, query: &EventQuery) -> Resu
         .all(db)
         .await
         .map_err(db_error)?;
-    let next_cursor = if rows.len() as u64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|last| cursor::encode(&(last.occurred_at, last.id)))
-    } else {
-        None
-    };
+    let next_cursor = cursor::split_page(&mut rows, limit, |last| (last.occurred_at, last.id));
     let emails = emails(db, rows.iter().filter_map(|r| r.user_id)).await?;
     let slugs = slugs(db, rows.iter().filter_map(|r| r.tenant_id)).await?;
     let events = rows
@@ -193,12 +188,7 @@ pub async fn audit(state: &AppState, actor: &Actor, query: &AuditQuery) -> Resul
         .all(db)
         .await
         .map_err(db_error)?;
-    let next_cursor = if rows.len() as u64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|last| cursor::encode(&(last.occurred_at, last.id)))
-    } else {
-        None
-    };
+    let next_cursor = cursor::split_page(&mut rows, limit, |last| (last.occurred_at, last.id));
     let emails = emails(db, rows.iter().filter_map(|r| r.actor_user_id)).await?;
     let slugs = slugs(db, rows.iter().filter_map(|r| r.tenant_id)).await?;
     let entries = rows
