@@ -5,6 +5,7 @@ mod account;
 mod api_tokens;
 mod home;
 mod invites;
+mod logs;
 mod mfa;
 mod outbox;
 mod recovery;
@@ -82,6 +83,8 @@ fn Shell(host: HostInfo) -> impl IntoView {
             <nav class="console-nav" aria-label="Admin console">
                 <a href="/">"Overview"</a>
                 <a href="/users">"Users"</a>
+                <a href="/security/mfa-error-logs">"Security › MFA error logs"</a>
+                <a href="/security/audit">"Security › Audit trail"</a>
                 <a href="/settings/api-tokens">"Settings › API tokens"</a>
                 <a href="/settings/outbox">"Settings › Outbox"</a>
             </nav>
@@ -109,6 +112,8 @@ fn Shell(host: HostInfo) -> impl IntoView {
             <Route path=path!("/settings/outbox") view=outbox::OutboxPage/>
             <Route path=path!("/settings/api-tokens") view=api_tokens::ApiTokensPage/>
             <Route path=path!("/users") view=users::UsersPage/>
+            <Route path=path!("/security/mfa-error-logs") view=logs::EventsPage/>
+            <Route path=path!("/security/audit") view=logs::AuditPage/>
         </Routes>
         </Show>
     }
