@@ -22,6 +22,30 @@ fn check_range(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Result
     }
 }
 
+/// Rows of both logs in `[from, to)`, older than the cursor's row (newest-first keyset).
+fn window<C: ColumnTrait>(
+    occurred_at: C,
+    id: C,
+    (from, to): (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+    before: Option<(DateTime<Utc>, Uuid)>,
+) -> Condition {
+    let mut condition = Condition::all();
+    if let Some(from) = from {
+        condition = condition.add(occurred_at.gte(from));
+    }
+    if let Some(to) = to {
+        condition = condition.add(occurred_at.lt(to));
+    }
+    if let Some((at, last)) = before {
+        condition = condition.add(
+            Condition::any()
+                .add(occurred_at.lt(at))
+                .add(Condition::all().add(occurred_at.eq(at)).add(id.lt(last))),
+        );
+    }
+    condition
+}
+
 /// Ids of the users whose email contains the pattern.
 fn users_matching(pattern: &str) -> sea_orm::sea_query::SelectStatement {
     Query::select()
@@ -82,12 +106,7 @@ pub async fn events(state: &AppState, actor: &Actor, query: &EventQuery) -> Resu
     if let Some(user_id) = query.user_id {
         condition = condition.add(Column::UserId.eq(user_id));
     }
-    if let Some(from) = query.from {
-        condition = condition.add(Column::OccurredAt.gte(from));
-    }
-    if let Some(to) = query.to {
-        condition = condition.add(Column::OccurredAt.lt(to));
-    }
+    condition = condition.add(window(Column::OccurredAt, Column::Id, (query.from, query.to), before));
     if let Some(pattern) = contains_pattern(query.q.as_deref())? {
         let mut any = Condition::any()
             .add(Expr::col((security_events::Entity, Column::Identifier)).like(like(&pattern)))
@@ -96,13 +115,6 @@ pub async fn events(state: &AppState, actor: &Actor, query: &EventQuery) -> Resu
             any = any.add(Column::Reference.eq(reference.as_str()));
         }
         condition = condition.add(any);
-    }
-    if let Some((at, id)) = before {
-        condition = condition.add(
-            Condition::any()
-                .add(Column::OccurredAt.lt(at))
-                .add(Condition::all().add(Column::OccurredAt.eq(at)).add(Column::Id.lt(id))),
-        );
     }
     let db = &state.db;
     let mut rows = security_events::Entity::find()
@@ -158,25 +170,13 @@ pub async fn audit(state: &AppState, actor: &Actor, query: &AuditQuery) -> Resul
         }
         condition = condition.add(Column::Action.eq(action));
     }
-    if let Some(from) = query.from {
-        condition = condition.add(Column::OccurredAt.gte(from));
-    }
-    if let Some(to) = query.to {
-        condition = condition.add(Column::OccurredAt.lt(to));
-    }
+    condition = condition.add(window(Column::OccurredAt, Column::Id, (query.from, query.to), before));
     if let Some(pattern) = contains_pattern(query.q.as_deref())? {
         condition = condition.add(
             Condition::any()
                 .add(Column::ActorUserId.in_subquery(users_matching(&pattern)))
                 .add(Expr::col((audit_log::Entity, Column::TargetId)).like(like(&pattern)))
                 .add(Expr::col((audit_log::Entity, Column::Action)).like(like(&pattern))),
-        );
-    }
-    if let Some((at, id)) = before {
-        condition = condition.add(
-            Condition::any()
-                .add(Column::OccurredAt.lt(at))
-                .add(Condition::all().add(Column::OccurredAt.eq(at)).add(Column::Id.lt(id))),
         );
     }
     let db = &state.db;
