@@ -4,8 +4,8 @@
 use crate::AppError;
 use crate::types::{
     AccessLink, ApiTokenSummary, AuditPage, AuditQuery, BulkResults, CreatedApiToken, EventPage, EventQuery,
-    InviteOutcome, MfaResetLevel, OutboxMessage, OutboxMessageBody, OutboxPage, RoleSummary, SignInMode,
-    TemporaryPassword, TenantSummary, UserDetail, UserListQuery, UserPage,
+    InviteOutcome, MfaResetLevel, OutboxMessage, OutboxMessageBody, OutboxPage, PendingEmailChange, RoleSummary,
+    SignInMode, TemporaryPassword, TenantSummary, UserDetail, UserListQuery, UserPage,
 };
 use leptos::prelude::*;
 use uuid::Uuid;
@@ -241,4 +241,31 @@ pub async fn list_events(#[server(default)] query: EventQuery) -> Result<EventPa
 pub async fn list_audit(#[server(default)] query: AuditQuery) -> Result<AuditPage, AppError> {
     let (ctx, actor) = admin().await?;
     crate::server::services::logs::audit(&ctx.state, &actor, &query).await
+}
+
+/// Edit User › Sessions: "Revoke".
+#[server]
+pub async fn revoke_user_session(user_id: Uuid, session_id: Uuid) -> Result<(), AppError> {
+    let (ctx, actor) = admin().await?;
+    crate::server::services::directory::revoke_session(&ctx.state, &actor, &ctx.meta, user_id, session_id).await
+}
+
+/// Edit User › Profile: a new main email, applied once the new address confirms.
+#[server]
+pub async fn request_email_change(user_id: Uuid, email: String) -> Result<PendingEmailChange, AppError> {
+    let (ctx, actor) = admin().await?;
+    crate::server::services::email_change::request(&ctx.state, &actor, &ctx.meta, user_id, &email).await
+}
+
+#[server]
+pub async fn resend_email_change(user_id: Uuid) -> Result<PendingEmailChange, AppError> {
+    let (ctx, actor) = admin().await?;
+    crate::server::services::email_change::resend(&ctx.state, &actor, &ctx.meta, user_id).await
+}
+
+/// "Impersonate": the one-time link that opens the user's workspace as them.
+#[server]
+pub async fn impersonate_user(user_id: Uuid, tenant_id: Uuid) -> Result<AccessLink, AppError> {
+    let (ctx, actor) = admin().await?;
+    crate::server::services::impersonation::start(&ctx.state, &actor, &ctx.meta, user_id, tenant_id).await
 }

@@ -204,6 +204,33 @@ pub async fn replace_temporary_password(password: String, confirm: String) -> Re
     Ok(())
 }
 
+/// The link an admin sent to confirm a new email: the change applies now. Answers the address.
+#[server]
+pub async fn confirm_email_change(token: String) -> Result<String, AppError> {
+    let ctx = ssr::context()?;
+    crate::server::services::email_change::confirm(&ctx.state, &ctx.realm, &ctx.meta, &token).await
+}
+
+/// The impersonation link from the console: this host's session, as the user.
+#[server]
+pub async fn begin_impersonation(token: String) -> Result<(), AppError> {
+    let ctx = ssr::context()?;
+    let cookie = crate::server::services::impersonation::begin(&ctx.state, &ctx.realm, &ctx.meta, &token).await?;
+    ssr::set_cookie(&cookie);
+    Ok(())
+}
+
+/// The banner's "End impersonation": answers the console's address to go back to.
+#[server]
+pub async fn end_impersonation() -> Result<String, AppError> {
+    use crate::server::services::{auth, impersonation, sessions};
+    let ctx = ssr::context()?;
+    let actor = auth::require_session(&ctx.state, &ctx.realm, &ctx.meta, ctx.session_token()).await?;
+    let console = impersonation::end(&ctx.state, &actor, &ctx.meta).await?;
+    ssr::set_cookie(&sessions::clear_cookie(ctx.state.config.secure_cookies));
+    Ok(console)
+}
+
 /// Registers every server function with the server (a binary that never names one would drop
 /// it, see TOOLCHAIN.md); the integration tests call each of these over HTTP.
 #[cfg(feature = "ssr")]
@@ -222,6 +249,13 @@ pub fn register_server_functions() {
     register_explicit::<GetInvite>();
     register_explicit::<AcceptInvite>();
     register_explicit::<ReplaceTemporaryPassword>();
+    register_explicit::<ConfirmEmailChange>();
+    register_explicit::<BeginImpersonation>();
+    register_explicit::<EndImpersonation>();
+    register_explicit::<RevokeUserSession>();
+    register_explicit::<RequestEmailChange>();
+    register_explicit::<ResendEmailChange>();
+    register_explicit::<ImpersonateUser>();
     register_explicit::<InviteUser>();
     register_explicit::<ResendInvite>();
     register_explicit::<GenerateAccessLink>();

@@ -55,4 +55,6 @@ pub struct Actor {
     pub token_id: Option<Uuid>,
     /// A browser session that has not passed MFA yet: what it must still do.
     pub mfa_step: Option<crate::types::MfaStep>,
+    /// The admin who opened this session to see the workspace as the user (Impersonate).
+    pub impersonator_id: Option<Uuid>,
 }

@@ -162,6 +162,11 @@ pub struct UserDetail {
     pub factors: Vec<MfaFactorSummary>,
     pub recovery_codes_left: u64,
     pub active_sessions: u64,
+    /// The live sessions the caller may see, newest first.
+    pub sessions: Vec<UserSessionRow>,
+    /// Every reason the next sign-in on a visible workspace would fail or stop.
+    pub access: Vec<AccessProblem>,
+    pub pending_email: Option<PendingEmailChange>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -477,4 +482,90 @@ pub struct RoleChange {
     pub role_id: Uuid,
     #[serde(default)]
     pub tenant_id: Option<Uuid>,
+}
+
+text_enum! {
+    /// Why a user's next sign-in on a workspace would not go through (the access diagnosis).
+    pub enum AccessProblemKind {
+        Locked = "locked",
+        /// Too many wrong passwords for the identifier: the sign-in counter is locked.
+        SignInLocked = "sign_in_locked",
+        Cooldown = "cooldown",
+        InvitePending = "invite_pending",
+        InviteExpired = "invite_expired",
+        Disabled = "disabled",
+        WorkspaceSuspended = "workspace_suspended",
+        Sso = "sso",
+        NoPassword = "no_password",
+        MustChangePassword = "must_change_password",
+        TemporaryPasswordExpired = "temporary_password_expired",
+        MfaEnrollmentRequired = "mfa_enrollment_required",
+        WrongHost = "wrong_host",
+    }
+}
+
+text_enum! {
+    /// The one action that fixes an access problem, offered in place on the Edit User page.
+    pub enum AccessFix {
+        UnlockAccount = "unlock_account",
+        ResetCooldown = "reset_cooldown",
+        ResendInvite = "resend_invite",
+        EnableAccess = "enable_access",
+        SendResetLink = "send_reset_link",
+        GenerateTemporaryPassword = "generate_temporary_password",
+        /// Nothing to undo: tell the user where to sign in (the URL is in the message).
+        CopySignInUrl = "copy_sign_in_url",
+    }
+}
+
+/// One reason the next sign-in would fail or stop, with its fix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AccessProblem {
+    pub tenant_id: Uuid,
+    pub tenant_name: String,
+    pub kind: AccessProblemKind,
+    /// What stops the user, in words an admin can read to them.
+    pub message: String,
+    /// `true` when the sign-in is refused; `false` when it goes through but stops at a step the
+    /// user must take (set up MFA, replace a password).
+    pub blocks_sign_in: bool,
+    pub fix: Option<AccessFix>,
+    /// The sign-in address, for [`AccessFix::CopySignInUrl`].
+    pub sign_in_url: String,
+}
+
+/// A live session of a user, as an admin sees it on the Edit User page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct UserSessionRow {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub tenant_name: String,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// Set when an admin opened this session to see the workspace as the user.
+    pub impersonated_by: Option<String>,
+}
+
+/// An email change waiting for the new address to confirm it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct PendingEmailChange {
+    pub new_email: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// `POST /api/v1/users/{id}/email`: change the main email; it applies when the new address
+/// confirms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EmailChangeRequest {
+    pub email: String,
 }

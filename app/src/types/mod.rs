@@ -99,6 +99,8 @@ text_enum! {
         MfaRemoved = "mfa_removed",
         RecoveryCodeUsed = "recovery_code_used",
         RecoveryCodesRegenerated = "recovery_codes_regenerated",
+        EmailChanged = "email_changed",
+        ImpersonationStarted = "impersonation_started",
     }
 }
 
@@ -124,6 +126,8 @@ impl SecurityEventType {
             Self::MfaRemoved => "MFA Removed",
             Self::RecoveryCodeUsed => "Recovery Code Used",
             Self::RecoveryCodesRegenerated => "Recovery Codes Regenerated",
+            Self::EmailChanged => "Email Changed",
+            Self::ImpersonationStarted => "Impersonation Started",
         }
     }
 }
@@ -159,6 +163,18 @@ pub struct Viewer {
     /// What this browser must still do before it reaches anything: prove a second factor, or
     /// set one up where the workspace enforces MFA.
     pub mfa_step: Option<MfaStep>,
+    /// Set while an admin sees the workspace as this user.
+    pub impersonation: Option<Impersonation>,
+}
+
+/// An admin seeing a workspace as one of its users: the banner on every page says so.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Impersonation {
+    pub admin_email: String,
+    /// The session ends by itself then.
+    pub ends_at: chrono::DateTime<chrono::Utc>,
+    /// Where "End impersonation" takes the admin back to.
+    pub console_url: String,
 }
 
 /// The second step of signing in.

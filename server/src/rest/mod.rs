@@ -13,7 +13,8 @@ use app::error::ErrorBody;
 use app::server::services::tokens as token_service;
 use app::server::{Actor, AppState};
 use app::types::{
-    MembershipStatus, MfaResetLevel, MfaState, RealmKind, SecurityEventType, SignInMode, TenantKind, TenantStatus,
+    AccessFix, AccessProblemKind, MembershipStatus, MfaResetLevel, MfaState, RealmKind, SecurityEventType, SignInMode,
+    TenantKind, TenantStatus,
 };
 use axum::Router;
 use axum::body::Bytes;
@@ -41,7 +42,7 @@ use utoipa_axum::router::OpenApiRouter;
     // The enums that query parameters name by reference.
     components(schemas(
         ErrorBody, MembershipStatus, MfaState, SecurityEventType, MfaResetLevel, SignInMode, TenantKind, TenantStatus,
-        RealmKind
+        RealmKind, AccessProblemKind, AccessFix
     )),
     security(("bearer" = [])),
     tags(

@@ -5,11 +5,12 @@ use super::{ApiCaller, ApiQuery, optional_json, path_id, required_json};
 use crate::http_errors::ApiError;
 use app::AppError;
 use app::server::entities::memberships;
-use app::server::services::{account_actions, directory, invites, recovery, temporary_passwords};
+use app::server::services::{account_actions, directory, email_change, invites, recovery, temporary_passwords};
 use app::server::{Actor, AppState, RequestMeta};
 use app::types::{
-    AccessLink, BULK_LIMIT, BulkMfaReset, BulkResult, BulkResults, InviteOutcome, InviteRequest, MfaResetLevel,
-    RemovedUser, RoleChange, RoleSummary, TemporaryPassword, UserDetail, UserListQuery, UserPage, UserProfile, UserRow,
+    AccessLink, BULK_LIMIT, BulkMfaReset, BulkResult, BulkResults, EmailChangeRequest, InviteOutcome, InviteRequest,
+    MfaResetLevel, PendingEmailChange, RemovedUser, RoleChange, RoleSummary, TemporaryPassword, UserDetail,
+    UserListQuery, UserPage, UserProfile, UserRow,
 };
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
@@ -43,6 +44,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(enable_access))
         .routes(routes!(change_role))
         .routes(routes!(roles))
+        .routes(routes!(change_email))
+        .routes(routes!(resend_email_change))
+        .routes(routes!(revoke_session))
 }
 
 /// Users, one row per membership, sorted by email.
@@ -446,4 +450,53 @@ async fn reset_mfa(
         ));
     }
     Ok(Json(BulkResults { results }))
+}
+
+/// Changes the main email: a confirmation link goes to the new address, and the change applies
+/// only when it is used (the old address is then told). Asking again voids the older link.
+#[utoipa::path(post, path = "/users/{id}/email", tag = "users",
+    params(("id" = Uuid, Path, description = "The user's id")), request_body = EmailChangeRequest,
+    responses((status = 202, body = PendingEmailChange)))]
+async fn change_email(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    Extension(meta): Extension<RequestMeta>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<PendingEmailChange>), ApiError> {
+    let user_id = path_id(&id, "user")?;
+    let request: EmailChangeRequest = required_json(&body)?;
+    let pending = email_change::request(&state, &actor, &meta, user_id, &request.email).await?;
+    Ok((StatusCode::ACCEPTED, Json(pending)))
+}
+
+/// Sends the waiting email change's confirmation again; the older link stops working.
+#[utoipa::path(post, path = "/users/{id}/email/resend", tag = "users",
+    params(("id" = Uuid, Path, description = "The user's id")),
+    responses((status = 202, body = PendingEmailChange)))]
+async fn resend_email_change(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    Extension(meta): Extension<RequestMeta>,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<PendingEmailChange>), ApiError> {
+    let user_id = path_id(&id, "user")?;
+    let pending = email_change::resend(&state, &actor, &meta, user_id).await?;
+    Ok((StatusCode::ACCEPTED, Json(pending)))
+}
+
+/// Ends one of the user's sessions.
+#[utoipa::path(delete, path = "/users/{id}/sessions/{sessionId}", tag = "users",
+    params(("id" = Uuid, Path, description = "The user's id"), ("sessionId" = Uuid, Path, description = "The session's id")),
+    responses((status = 204)))]
+async fn revoke_session(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    Extension(meta): Extension<RequestMeta>,
+    Path((id, session)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let user_id = path_id(&id, "user")?;
+    let session_id = path_id(&session, "session")?;
+    directory::revoke_session(&state, &actor, &meta, user_id, session_id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -224,6 +224,7 @@ impl TestApp {
             session_id: None,
             token_id: None,
             mfa_step: None,
+            impersonator_id: None,
         }
     }
 
@@ -268,4 +269,33 @@ pub async fn audited(app: &TestApp, action: &str) -> u64 {
         .count(&app.state.db)
         .await
         .unwrap()
+}
+
+/// A REST answer: status, JSON body (Null when none) and headers.
+pub struct Answer {
+    pub status: u16,
+    pub body: serde_json::Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+/// Calls `/api/v1{path}` with a bearer token.
+pub async fn api_call(
+    app: &TestApp,
+    method: reqwest::Method,
+    token: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> Answer {
+    let mut request = app
+        .raw_client()
+        .request(method, format!("http://{}/api/v1{path}", app.addr))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.json().await.unwrap_or(serde_json::Value::Null);
+    Answer { status, body, headers }
 }

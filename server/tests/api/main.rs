@@ -5,6 +5,7 @@ mod helpers;
 
 mod account_actions;
 mod console;
+mod edit_user;
 
 mod hosts;
 mod invites;

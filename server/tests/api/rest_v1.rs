@@ -11,29 +11,8 @@ use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::sync::Arc;
 
-struct Answer {
-    status: u16,
-    body: Value,
-    headers: reqwest::header::HeaderMap,
-}
-
-async fn call(app: &TestApp, method: Method, token: &str, path: &str, body: Option<Value>) -> Answer {
-    let mut request = app
-        .raw_client()
-        .request(method, format!("http://{}/api/v1{path}", app.addr))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let body = response.json().await.unwrap_or(Value::Null);
-    Answer { status, body, headers }
-}
-
 async fn get(app: &TestApp, token: &str, path: &str) -> Answer {
-    call(app, Method::GET, token, path, None).await
+    api_call(app, Method::GET, token, path, None).await
 }
 
 async fn get_text(app: &TestApp, token: &str, path: &str) -> (u16, String, String) {
@@ -182,7 +161,7 @@ async fn bad_list_queries_are_refused_clearly() {
     }
     let answer = get(&app, &admin, "/audit?action=DROP%20TABLE").await;
     assert_eq!(answer.status, 422);
-    let answer = call(&app, Method::PATCH, &admin, "/users", None).await;
+    let answer = api_call(&app, Method::PATCH, &admin, "/users", None).await;
     assert_eq!(
         (answer.status, answer.body["error"]["code"].as_str()),
         (405, Some("method_not_allowed"))
@@ -228,7 +207,7 @@ async fn a_tenant_token_sees_and_changes_only_its_tenant() {
     let tenants = get(&app, &owner, "/tenants").await;
     assert_eq!(tenants.body["tenants"].as_array().unwrap().len(), 1);
     assert_eq!(get(&app, &owner, &format!("/tenants/{globex}")).await.status, 404);
-    let mfa = call(
+    let mfa = api_call(
         &app,
         Method::PUT,
         &owner,
@@ -237,7 +216,7 @@ async fn a_tenant_token_sees_and_changes_only_its_tenant() {
     )
     .await;
     assert_eq!(mfa.status, 404);
-    let create = call(
+    let create = api_call(
         &app,
         Method::POST,
         &owner,
@@ -246,11 +225,11 @@ async fn a_tenant_token_sees_and_changes_only_its_tenant() {
     )
     .await;
     assert_eq!(create.status, 403);
-    let lock = call(&app, Method::POST, &owner, &format!("/users/{gina}/lock"), None).await;
+    let lock = api_call(&app, Method::POST, &owner, &format!("/users/{gina}/lock"), None).await;
     assert_eq!(lock.status, 404);
     let events = get(&app, &owner, &format!("/events?tenantId={globex}")).await;
     assert_eq!(events.status, 404);
-    let removed = call(&app, Method::DELETE, &owner, "/users/by-email/admin@globex.test", None).await;
+    let removed = api_call(&app, Method::DELETE, &owner, "/users/by-email/admin@globex.test", None).await;
     assert_eq!(removed.status, 404);
     assert_eq!(app.count(users::Entity).await, 12, "nothing removed");
 }
@@ -286,7 +265,7 @@ async fn every_role_is_held_to_its_permissions() {
             status(read, 200),
             "{email} audit"
         );
-        let locked = call(
+        let locked = api_call(
             &app,
             Method::POST,
             &token,
@@ -296,7 +275,7 @@ async fn every_role_is_held_to_its_permissions() {
         .await;
         assert_eq!(locked.status, status(lock, 200), "{email} lock: {}", locked.body);
         if lock {
-            let unlocked = call(
+            let unlocked = api_call(
                 &app,
                 Method::POST,
                 &token,
@@ -307,7 +286,7 @@ async fn every_role_is_held_to_its_permissions() {
             assert_eq!(unlocked.status, 200);
         }
         let slug_new = format!("t{}", uuid::Uuid::new_v4().simple());
-        let created = call(
+        let created = api_call(
             &app,
             Method::POST,
             &token,
@@ -322,10 +301,10 @@ async fn every_role_is_held_to_its_permissions() {
             created.body
         );
         if !remove {
-            let removed = call(&app, Method::DELETE, &token, "/users/by-email/frank@acme.test", None).await;
+            let removed = api_call(&app, Method::DELETE, &token, "/users/by-email/frank@acme.test", None).await;
             assert_eq!(removed.status, 403, "{email} remove: {}", removed.body);
         }
-        let reset = call(
+        let reset = api_call(
             &app,
             Method::PUT,
             &token,
@@ -362,21 +341,21 @@ async fn one_user_and_removal_by_email() {
         404
     );
 
-    let removed = call(&app, Method::DELETE, &owner, "/users/by-email/PAT@partner.test", None).await;
+    let removed = api_call(&app, Method::DELETE, &owner, "/users/by-email/PAT@partner.test", None).await;
     assert_eq!(removed.status, 200, "{}", removed.body);
     assert_eq!(removed.body["removedFrom"][0]["slug"], "acme");
     assert_eq!(removed.body["userDeleted"], false);
-    let removed = call(&app, Method::DELETE, &admin, "/users/by-email/pat@partner.test", None).await;
+    let removed = api_call(&app, Method::DELETE, &admin, "/users/by-email/pat@partner.test", None).await;
     assert_eq!(removed.body["removedFrom"][0]["slug"], "globex");
     assert_eq!(removed.body["userDeleted"], true);
     assert_eq!(audited(&app, "user.removed").await, 2);
     assert_eq!(get(&app, &admin, &format!("/users/{pat}")).await.status, 404);
 
-    let again = call(&app, Method::DELETE, &admin, "/users/by-email/pat@partner.test", None).await;
+    let again = api_call(&app, Method::DELETE, &admin, "/users/by-email/pat@partner.test", None).await;
     assert_eq!(again.status, 404);
-    let bad = call(&app, Method::DELETE, &admin, "/users/by-email/not-an-email", None).await;
+    let bad = api_call(&app, Method::DELETE, &admin, "/users/by-email/not-an-email", None).await;
     assert_eq!(bad.status, 422);
-    let me = call(
+    let me = api_call(
         &app,
         Method::DELETE,
         &admin,
@@ -391,7 +370,7 @@ async fn one_user_and_removal_by_email() {
 async fn tenants_are_created_listed_and_made_to_enforce_mfa() {
     let app = spawn_app().await;
     let admin = api_token(&app, "admin@demo-msp.test", "admin").await;
-    let created = call(
+    let created = api_call(
         &app,
         Method::POST,
         &admin,
@@ -423,7 +402,7 @@ async fn tenants_are_created_listed_and_made_to_enforce_mfa() {
         (json!({"name": "X", "slug": "xx", "signInMode": "carrier-pigeon"}), 400),
         (json!({"slug": "noname"}), 400),
     ] {
-        let answer = call(&app, Method::POST, &admin, "/tenants", Some(body.clone())).await;
+        let answer = api_call(&app, Method::POST, &admin, "/tenants", Some(body.clone())).await;
         assert_eq!(answer.status, status, "{body}: {}", answer.body);
     }
     assert_eq!(
@@ -433,7 +412,7 @@ async fn tenants_are_created_listed_and_made_to_enforce_mfa() {
     );
 
     let acme = app.tenant_id("acme").await;
-    let on = call(
+    let on = api_call(
         &app,
         Method::PUT,
         &admin,
@@ -443,7 +422,7 @@ async fn tenants_are_created_listed_and_made_to_enforce_mfa() {
     .await;
     assert_eq!((on.status, on.body["isMfaEnforced"].clone()), (200, json!(true)));
     assert_eq!(audited(&app, "tenant.mfa_enforcement_changed").await, 1);
-    let same = call(
+    let same = api_call(
         &app,
         Method::PUT,
         &admin,
@@ -462,7 +441,7 @@ async fn tenants_are_created_listed_and_made_to_enforce_mfa() {
         json!({}),
         json!({"isMfaEnforced": true, "x": 1}),
     ] {
-        let answer = call(&app, Method::PUT, &admin, &format!("/tenants/{acme}/mfa"), Some(body)).await;
+        let answer = api_call(&app, Method::PUT, &admin, &format!("/tenants/{acme}/mfa"), Some(body)).await;
         assert_eq!(answer.status, 400);
     }
     // Bob has no factor: his next sign-in must set one up.
@@ -518,7 +497,7 @@ async fn events_and_audit_are_searchable_and_exported() {
     assert!(lines[1].contains(&reference) && lines[1].contains("Login Failed"));
 
     let bob = app.user_id("bob@acme.test").await;
-    let locked = call(
+    let locked = api_call(
         &app,
         Method::POST,
         &admin,
@@ -596,12 +575,14 @@ async fn tokens_are_listed_revoked_and_rate_limited() {
         .unwrap()
         .token_id
         .unwrap();
-    let revoked = call(&app, Method::DELETE, &admin, &format!("/tokens/{id}"), None).await;
+    let revoked = api_call(&app, Method::DELETE, &admin, &format!("/tokens/{id}"), None).await;
     assert_eq!(revoked.status, 204);
     assert_eq!(get(&app, &other, "/users/me").await.status, 401);
     assert_eq!(audited(&app, "api_token.revoked").await, 1);
     assert_eq!(
-        call(&app, Method::DELETE, &admin, "/tokens/nope", None).await.status,
+        api_call(&app, Method::DELETE, &admin, "/tokens/nope", None)
+            .await
+            .status,
         404
     );
 }
@@ -630,7 +611,7 @@ async fn the_console_creates_lists_and_revokes_tokens() {
     assert!(created.token.starts_with("lk_"));
     assert_eq!(created.summary.role_name, "Read-only");
     // The token carries its own, lesser role.
-    let lock = call(
+    let lock = api_call(
         &app,
         Method::POST,
         &created.token,
@@ -749,7 +730,7 @@ async fn roles_change_role_and_enable_access() {
         .unwrap()
         .to_owned();
     let bob = app.user_id("bob@acme.test").await;
-    let changed = call(
+    let changed = api_call(
         &app,
         Method::POST,
         &owner,
@@ -758,7 +739,7 @@ async fn roles_change_role_and_enable_access() {
     )
     .await;
     assert_eq!(changed.status, 200, "{}", changed.body);
-    let refused = call(
+    let refused = api_call(
         &app,
         Method::POST,
         &support,
@@ -772,13 +753,13 @@ async fn roles_change_role_and_enable_access() {
         Some(json!({"roleId": "nope"})),
         Some(json!({"roleId": uuid::Uuid::nil()})),
     ] {
-        let answer = call(&app, Method::POST, &owner, &format!("/users/{bob}/role"), body.clone()).await;
+        let answer = api_call(&app, Method::POST, &owner, &format!("/users/{bob}/role"), body.clone()).await;
         assert!(matches!(answer.status, 400 | 422), "{body:?}: {}", answer.body);
     }
     let frank = app.user_id("frank@acme.test").await;
-    let enabled = call(&app, Method::POST, &support, &format!("/users/{frank}/enable"), None).await;
+    let enabled = api_call(&app, Method::POST, &support, &format!("/users/{frank}/enable"), None).await;
     assert_eq!(enabled.status, 200, "{}", enabled.body);
-    let again = call(&app, Method::POST, &support, &format!("/users/{frank}/enable"), None).await;
+    let again = api_call(&app, Method::POST, &support, &format!("/users/{frank}/enable"), None).await;
     assert_eq!(again.status, 409);
     let detail = get(&app, &owner, &format!("/users/{bob}")).await;
     assert_eq!(detail.body["memberships"][0]["roleName"], "Support");

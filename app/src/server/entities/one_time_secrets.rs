@@ -14,6 +14,8 @@ text_enum! {
         EmailChange = "email_change",
         /// A code sent by text message, for MFA.
         SmsCode = "sms_code",
+        /// The hand-over from the admin console to a tenant host when an admin impersonates.
+        Impersonation = "impersonation",
     }
 }
 

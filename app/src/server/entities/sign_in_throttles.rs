@@ -2,20 +2,10 @@
 
 use sea_orm::entity::prelude::*;
 
-/// Key of an identifier's counter: `u:<tenant uuid>:<normalised identifier>`.
-pub fn identifier_key(tenant_id: Uuid, normalised_identifier: &str) -> String {
-    format!("u:{tenant_id}:{normalised_identifier}")
-}
-
-/// Key of a trusted device's counter: `d:<device nonce>`.
-pub fn device_key(device_nonce: &str) -> String {
-    format!("d:{device_nonce}")
-}
-
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "sign_in_throttles")]
 pub struct Model {
-    /// See [`identifier_key`] and [`device_key`].
+    /// See `services::throttle::ThrottleKey`.
     #[sea_orm(primary_key, auto_increment = false, column_type = "Text")]
     pub key: String,
     /// Not a foreign key.

@@ -267,6 +267,7 @@ pub fn viewer(user: &user_rows::Model, role: &roles::Model, mfa_step: Option<Mfa
         role_name: role.name.clone(),
         must_change_password: user.must_change_password,
         mfa_step,
+        impersonation: None,
     }
 }
 
@@ -326,6 +327,7 @@ pub async fn current_session(
         session_id: Some(session.id),
         token_id: None,
         mfa_step,
+        impersonator_id: session.impersonator_user_id,
     })))
 }
 
@@ -380,7 +382,11 @@ pub async fn host_info(
     token: Option<&str>,
 ) -> Result<HostInfo, AppError> {
     let (viewer, notice) = match current_session(state, realm, meta, token).await? {
-        CurrentSession::SignedIn(actor) => (Some(self::viewer(&actor.user, &actor.role, actor.mfa_step)), None),
+        CurrentSession::SignedIn(actor) => {
+            let mut viewer = self::viewer(&actor.user, &actor.role, actor.mfa_step);
+            viewer.impersonation = super::impersonation::describe(state, &actor).await?;
+            (Some(viewer), None)
+        }
         CurrentSession::Expired => (None, Some(AuthFailure::SessionExpired.default_message().to_owned())),
         CurrentSession::None => (None, None),
     };

@@ -3,8 +3,8 @@
 //! operator admin sees every workspace, a tenant admin only their own.
 
 use super::access::require;
-use super::roles::permission::{USERS_MANAGE, USERS_READ};
-use super::{audit, db_error, one_time, sessions};
+use super::roles::permission::{USERS_MANAGE, USERS_READ, USERS_SUPPORT};
+use super::{audit, db_error, diagnosis, email_change, one_time, sessions, temporary_passwords};
 use crate::AppError;
 use crate::domain::Email;
 use crate::server::entities::one_time_secrets::SecretPurpose;
@@ -12,7 +12,7 @@ use crate::server::entities::{memberships, mfa_factors, recovery_codes, roles, t
 use crate::server::{Actor, AppState, RequestMeta};
 use crate::types::{
     DEFAULT_PAGE, MAX_PAGE, MembershipDetail, MembershipStatus, MfaFactorSummary, MfaState, RemovedUser, RoleSummary,
-    SignInMode, StatusCounts, TenantKind, TenantRef, UserDetail, UserListQuery, UserPage, UserRow,
+    SignInMode, StatusCounts, TenantKind, TenantRef, UserDetail, UserListQuery, UserPage, UserRow, UserSessionRow,
 };
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Query};
@@ -369,38 +369,7 @@ pub async fn detail(state: &AppState, actor: &Actor, user_id: Uuid) -> Result<Us
         .map_err(db_error)?
         .ok_or_else(|| AppError::not_found("No such user."))?;
     let visible = visible_memberships(db, actor, user_id, USERS_READ).await?;
-    let mut memberships = Vec::with_capacity(visible.len());
-    for (membership, tenant, role) in visible {
-        let status = membership.status_at(now);
-        let invite_expires_at = if status == MembershipStatus::Pending {
-            let mut newest = None;
-            for purpose in [SecretPurpose::Invite, SecretPurpose::AccessLink] {
-                if let Some(secret) = one_time::newest(db, user.id, tenant.id, purpose).await? {
-                    newest = Ord::max(newest, Some(secret.expires_at));
-                }
-            }
-            newest
-        } else {
-            None
-        };
-        memberships.push(MembershipDetail {
-            sso: tenant.kind != TenantKind::Operator.as_str() && tenant.sign_in_mode == SignInMode::Sso.as_str(),
-            is_mfa_enforced: tenant.is_mfa_enforced,
-            tenant_id: tenant.id,
-            tenant_slug: tenant.slug,
-            tenant_name: tenant.name,
-            role_id: role.id,
-            role_name: role.name,
-            status,
-            locked_reason: membership.locked_reason,
-            locked_until: membership.locked_until,
-            cooldown_until: membership.cooldown_until.filter(|u| *u > now),
-            mfa_failed_attempts: membership.mfa_failed_attempts,
-            invite_expires_at,
-            created_at: membership.created_at,
-        });
-    }
-    let factors = mfa_factors::Entity::find()
+    let factors: Vec<MfaFactorSummary> = mfa_factors::Entity::find()
         .filter(mfa_factors::Column::UserId.eq(user.id))
         .filter(mfa_factors::Column::ConfirmedAt.is_not_null())
         .order_by_asc(mfa_factors::Column::CreatedAt)
@@ -415,13 +384,85 @@ pub async fn detail(state: &AppState, actor: &Actor, user_id: Uuid) -> Result<Us
             created_at: f.created_at,
         })
         .collect();
+    let all_memberships = memberships::Entity::find()
+        .filter(memberships::Column::UserId.eq(user.id))
+        .count(db)
+        .await
+        .map_err(db_error)?;
+    let identifiers: Vec<&str> = [Some(user.email.as_str()), user.username.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut memberships = Vec::with_capacity(visible.len());
+    let mut access = Vec::new();
+    for (membership, tenant, role) in &visible {
+        let status = membership.status_at(now);
+        let invite_expires_at = if status == MembershipStatus::Pending {
+            let mut newest = None;
+            for purpose in [SecretPurpose::Invite, SecretPurpose::AccessLink] {
+                if let Some(secret) = one_time::newest(db, user.id, tenant.id, purpose).await? {
+                    newest = Ord::max(newest, Some(secret.expires_at));
+                }
+            }
+            newest
+        } else {
+            None
+        };
+        let facts = diagnosis::Facts {
+            tenant,
+            sign_in_url: state.config.workspace_url(&tenant.slug),
+            status,
+            locked_reason: membership.locked_reason.as_deref(),
+            locked_until: membership.locked_until,
+            cooldown_until: membership.cooldown_until,
+            invite_expires_at,
+            identifier_locked_until: diagnosis::identifier_lock(db, tenant.id, &identifiers, now).await?,
+            has_password: user.password_hash.is_some(),
+            must_change_password: user.must_change_password,
+            temporary_password_expired: temporary_passwords::expired(db, &user, tenant.id, now).await?,
+            several_workspaces: all_memberships > 1,
+            has_factor: !factors.is_empty(),
+        };
+        access.extend(diagnosis::problems(&facts, now));
+        memberships.push(MembershipDetail {
+            sso: tenant.kind != TenantKind::Operator.as_str() && tenant.sign_in_mode == SignInMode::Sso.as_str(),
+            is_mfa_enforced: tenant.is_mfa_enforced,
+            tenant_id: tenant.id,
+            tenant_slug: tenant.slug.clone(),
+            tenant_name: tenant.name.clone(),
+            role_id: role.id,
+            role_name: role.name.clone(),
+            status,
+            locked_reason: membership.locked_reason.clone(),
+            locked_until: membership.locked_until,
+            cooldown_until: membership.cooldown_until.filter(|u| *u > now),
+            mfa_failed_attempts: membership.mfa_failed_attempts,
+            invite_expires_at,
+            created_at: membership.created_at,
+        });
+    }
+    if let Some((tried_id, at)) = diagnosis::wrong_host(db, user.id, now).await?
+        && let Some((_, home, _)) = visible.iter().find(|(m, t, _)| {
+            m.status_at(now) == MembershipStatus::Active && t.status == crate::types::TenantStatus::Active.as_str()
+        })
+    {
+        let tried = match tried_id {
+            Some(id) => tenants::Entity::find_by_id(id).one(db).await.map_err(db_error)?,
+            None => None,
+        };
+        let url = state.config.workspace_url(&home.slug);
+        access.push(diagnosis::wrong_host_problem(home, url, tried.as_ref(), at));
+    }
     let recovery_codes_left = recovery_codes::Entity::find()
         .filter(recovery_codes::Column::UserId.eq(user.id))
         .filter(recovery_codes::Column::UsedAt.is_null())
         .count(db)
         .await
         .map_err(db_error)?;
-    let active_sessions = sessions::list_for_user(db, user.id, now).await?.len() as u64;
+    let live_sessions = sessions::list_for_user(db, user.id, now).await?;
+    let active_sessions = live_sessions.len() as u64;
+    let sessions = session_rows(db, &visible, live_sessions).await?;
+    let pending_email = email_change::pending(db, user.id, now).await?;
     Ok(UserDetail {
         id: user.id,
         email: user.email,
@@ -436,8 +477,90 @@ pub async fn detail(state: &AppState, actor: &Actor, user_id: Uuid) -> Result<Us
         factors,
         recovery_codes_left,
         active_sessions,
+        sessions,
+        access,
+        pending_email,
         created_at: user.created_at,
     })
+}
+
+/// The sessions on workspaces the caller may see, with who opened them when an admin did.
+async fn session_rows(
+    db: &impl ConnectionTrait,
+    visible: &[(memberships::Model, tenants::Model, roles::Model)],
+    live: Vec<crate::server::entities::sessions::Model>,
+) -> Result<Vec<UserSessionRow>, AppError> {
+    let admin_ids: Vec<Uuid> = live.iter().filter_map(|s| s.impersonator_user_id).collect();
+    let admins: HashMap<Uuid, String> = if admin_ids.is_empty() {
+        HashMap::new()
+    } else {
+        users::Entity::find()
+            .filter(users::Column::Id.is_in(admin_ids))
+            .all(db)
+            .await
+            .map_err(db_error)?
+            .into_iter()
+            .map(|u| (u.id, u.email))
+            .collect()
+    };
+    Ok(live
+        .into_iter()
+        .filter_map(|s| {
+            let (_, tenant, _) = visible.iter().find(|(_, t, _)| t.id == s.tenant_id)?;
+            Some(UserSessionRow {
+                id: s.id,
+                tenant_id: tenant.id,
+                tenant_name: tenant.name.clone(),
+                created_at: s.created_at,
+                last_seen_at: s.last_seen_at,
+                ip: s.ip,
+                user_agent: s.user_agent,
+                impersonated_by: s.impersonator_user_id.and_then(|id| admins.get(&id).cloned()),
+            })
+        })
+        .collect())
+}
+
+/// "Revoke" on the Edit User page: ends one of the user's sessions on a workspace the caller
+/// supports.
+pub async fn revoke_session(
+    state: &AppState,
+    actor: &Actor,
+    meta: &RequestMeta,
+    user_id: Uuid,
+    session_id: Uuid,
+) -> Result<(), AppError> {
+    use crate::server::entities::sessions as session_rows;
+    let session = session_rows::Entity::find_by_id(session_id)
+        .filter(session_rows::Column::UserId.eq(user_id))
+        .filter(session_rows::Column::RevokedAt.is_null())
+        .one(&state.db)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| AppError::not_found("No such session."))?;
+    require(actor, USERS_SUPPORT, session.tenant_id).map_err(|error| match error {
+        AppError::NotFound { .. } => AppError::not_found("No such session."),
+        other => other,
+    })?;
+    let txn = state.db.begin().await.map_err(db_error)?;
+    sessions::delete(&txn, session.id).await?;
+    audit::record(
+        &txn,
+        state.clock.as_ref(),
+        actor,
+        meta,
+        audit::Change {
+            action: "session.revoked",
+            target_type: "user",
+            target_id: Some(user_id.to_string()),
+            tenant_id: Some(session.tenant_id),
+            before: Some(json!({ "session_id": session.id, "created_at": session.created_at, "ip": session.ip })),
+            after: None,
+        },
+    )
+    .await?;
+    txn.commit().await.map_err(db_error)?;
+    Ok(())
 }
 
 /// Removes the user with `email` from every workspace the caller manages, and deletes the user

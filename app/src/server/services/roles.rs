@@ -9,6 +9,8 @@ pub mod permission {
     pub const USERS_SUPPORT: &str = "users.support";
     /// Invite, change roles, remove.
     pub const USERS_MANAGE: &str = "users.manage";
+    /// Open a tenant user's session to see what they see (audited, time-limited).
+    pub const USERS_IMPERSONATE: &str = "users.impersonate";
     pub const ROLES_MANAGE: &str = "roles.manage";
     pub const TENANTS_READ: &str = "tenants.read";
     pub const TENANTS_MANAGE: &str = "tenants.manage";
@@ -35,6 +37,7 @@ pub const ADMINISTRATOR: BuiltinRole = BuiltinRole {
         USERS_READ,
         USERS_SUPPORT,
         USERS_MANAGE,
+        USERS_IMPERSONATE,
         ROLES_MANAGE,
         TENANTS_READ,
         TENANTS_MANAGE,

@@ -6,6 +6,7 @@ use crate::AppError;
 use crate::server::entities::{roles, tenants};
 use crate::types::{SignInMode, TenantKind, TenantStatus};
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
@@ -24,8 +25,12 @@ pub async fn ensure_defaults(db: &impl ConnectionTrait, now: DateTime<Utc>) -> R
             is_builtin: Set(true),
             created_at: Set(now),
         };
+        // Built-in roles are defined in code: a new release's permissions replace the stored ones.
+        let update = OnConflict::column(roles::Column::Key)
+            .update_columns([roles::Column::Name, roles::Column::Permissions])
+            .to_owned();
         roles::Entity::insert(row)
-            .on_conflict_do_nothing_on([roles::Column::Key])
+            .on_conflict(update)
             .exec(db)
             .await
             .map_err(db_error)?;

@@ -168,6 +168,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Actor, AppErr
         session_id: None,
         mfa_step: None,
         token_id: Some(row.id),
+        impersonator_id: None,
     })
 }
 

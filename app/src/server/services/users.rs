@@ -137,6 +137,7 @@ pub async fn my_account(state: &AppState, actor: &Actor) -> Result<MyAccount, Ap
 
 /// Ends one of the actor's own sessions on this workspace.
 pub async fn revoke_own_session(state: &AppState, actor: &Actor, session_id: Uuid) -> Result<(), AppError> {
+    super::impersonation::refuse_while_impersonating(actor)?;
     let owned = sessions::list_for_user(&state.db, actor.user.id, state.clock.now())
         .await?
         .into_iter()
