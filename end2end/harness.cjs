@@ -134,6 +134,18 @@ async function screenshot(page, name) {
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
 
+// Runs axe-core on the page and fails on any serious or critical violation, naming each.
+async function checkAccessibility(page, name) {
+  await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ['violations'] });
+    return result.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
+  });
+  if (violations.length) throw new Error(`accessibility of ${name}:\n${violations.join('\n')}`);
+}
+
 async function signIn(page, identifier, password = DEMO_PASSWORD) {
   await page.getByLabel('Email or username').fill(identifier);
   await page.getByLabel('Password').fill(password);
@@ -156,4 +168,4 @@ function useLatchkey() {
   return env;
 }
 
-module.exports = { startLatchkey, startBrowser, useLatchkey, screenshot, signIn, DEMO_PASSWORD };
+module.exports = { startLatchkey, startBrowser, useLatchkey, screenshot, signIn, checkAccessibility, DEMO_PASSWORD };

@@ -18,14 +18,14 @@ test('a support reference pasted into the MFA error logs finds the event; the au
   await admin.getByRole('link', { name: 'Security › MFA error logs' }).click();
   await admin.getByTestId('event-table').waitFor();
   // As people paste it: lower case, no dash.
-  await admin.getByLabel('Search').fill(reference.toLowerCase().replace('-', ''));
+  await admin.getByLabel('Search', { exact: true }).fill(reference.toLowerCase().replace('-', ''));
   await admin.getByRole('button', { name: 'Apply' }).click();
   await admin.getByTestId('event-row').filter({ hasText: reference }).waitFor();
   assert.equal(await admin.getByTestId('event-row').count(), 1);
   assert.match(await admin.getByTestId('event-row').innerText(), /Login Failed[\s\S]*bob@acme\.test[\s\S]*acme/);
   await screenshot(admin, 'mfa-error-logs-reference');
 
-  await admin.getByLabel('Search').fill('');
+  await admin.getByLabel('Search', { exact: true }).fill('');
   await admin.getByLabel('Type').selectOption({ label: 'Account Lock' });
   await admin.getByRole('button', { name: 'Apply' }).click();
   await admin.getByTestId('empty').waitFor();

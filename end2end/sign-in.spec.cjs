@@ -19,7 +19,7 @@ test('an admin signs in on admin.localhost and sees the console and My account',
   assert.match(await page.getByTestId('home').innerText(), /Admin console/);
   assert.equal(await page.getByTestId('viewer-name').innerText(), 'Ada Administrator');
   await screenshot(page, 'admin-home');
-  await page.getByRole('link', { name: 'My account' }).click();
+  await page.getByTestId('home').getByRole('link', { name: 'My account' }).click();
   await page.getByTestId('account').waitFor();
   await page.getByTestId('profile-email').waitFor();
   assert.equal(await page.getByTestId('profile-email').innerText(), 'admin@demo-msp.test');

@@ -1,6 +1,6 @@
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { useLatchkey, screenshot, signIn } = require('./harness.cjs');
+const { useLatchkey, screenshot, signIn, checkAccessibility } = require('./harness.cjs');
 
 const env = useLatchkey();
 
@@ -21,12 +21,13 @@ test('the users list: filters, counts, row menus by status, confirmations and to
   const page = await context.newPage();
   await page.goto(env.latchkey.url('admin', '/sign-in'));
   await signIn(page, 'admin@demo-msp.test');
-  await page.getByRole('link', { name: 'Users', exact: true }).click();
+  await page.getByRole('link', { name: 'Settings › Users and Roles' }).click();
   await page.getByTestId('user-table').waitFor();
   await page.getByLabel('Workspace').selectOption({ label: 'Acme Corp' });
   await page.getByRole('tab', { name: 'Locked (1)' }).waitFor();
   assert.equal(await page.getByRole('tab', { name: /^All/ }).innerText(), 'All (7)');
   await screenshot(page, 'users-acme');
+  await checkAccessibility(page, 'Users');
 
   // Locked: exactly the Locked items; Reset MFA stays visible, disabled, with the reason.
   let { row, menu } = await menuOf(page, 'dave@acme.test');
@@ -53,7 +54,7 @@ test('the users list: filters, counts, row menus by status, confirmations and to
 
   // Active in two workspaces: no temporary password, with the reason.
   ({ menu } = await menuOf(page, 'pat@partner.test'));
-  assert.deepEqual(await items(menu), ['Send Reset Password Link', 'Reset MFA', 'Generate Temporary Password', 'Change Role', 'Lock Account']);
+  assert.deepEqual(await items(menu), ['Send Reset Password Link', 'Reset MFA', 'Generate Temporary Password', 'Change Role', 'Lock Account', 'Impersonate']);
   assert.match(await menu.getByRole('menuitem', { name: /Generate Temporary Password/ }).innerText(), /more than one workspace/);
   await page.keyboard.press('Escape');
 
@@ -72,7 +73,7 @@ test('the users list: filters, counts, row menus by status, confirmations and to
   // Search, and an SSO workspace's reason.
   await page.getByRole('tab', { name: /^All/ }).click();
   await page.getByLabel('Workspace').selectOption({ label: 'All workspaces' });
-  await page.getByLabel('Search').fill('globex');
+  await page.getByLabel('Search', { exact: true }).fill('globex');
   await page.getByRole('button', { name: 'Search' }).click();
   await page.locator('[data-testid="user-row"][data-email="admin@globex.test"]').waitFor();
   ({ menu } = await menuOf(page, 'admin@globex.test'));
@@ -113,8 +114,9 @@ test('support cannot change roles; a tenant admin sees only their workspace', as
   await own.getByTestId('home').waitFor();
   await own.goto(env.latchkey.url('acme', '/users'));
   await own.getByTestId('user-table').waitFor();
-  const slugs = await own.locator('[data-testid="user-row"] td:nth-child(3)').allInnerTexts();
+  const slugs = await own.locator('[data-testid="user-row"] td:nth-child(4)').allInnerTexts();
   assert.ok(slugs.length === 7 && slugs.every((s) => s === 'acme'), slugs.join(','));
   await screenshot(own, 'users-tenant-admin');
+  await checkAccessibility(own, 'Users on a tenant host');
   await tenant.close();
 });

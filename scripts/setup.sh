@@ -33,11 +33,12 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
 fi
 
 # wasm-opt from npm: Debian's binaryen 108 produces modules Chromium refuses. playwright-core
-# drives Debian's Chromium in the end-to-end tests.
-if [ ! -x "$CACHE/node/node_modules/.bin/wasm-opt" ] || [ ! -d "$CACHE/node/node_modules/playwright-core" ]; then
-  say "installing binaryen and playwright-core from npm"
+# drives Debian's Chromium in the end-to-end tests; axe-core checks each screen's accessibility.
+if [ ! -x "$CACHE/node/node_modules/.bin/wasm-opt" ] || [ ! -d "$CACHE/node/node_modules/playwright-core" ] \
+    || [ ! -f "$CACHE/node/node_modules/axe-core/axe.min.js" ]; then
+  say "installing binaryen, playwright-core and axe-core from npm"
   (cd "$CACHE/node" && { [ -f package.json ] || echo '{"private":true}' > package.json; } \
-    && npm install --no-audit --no-fund --silent binaryen@132 playwright-core@1 >&2)
+    && npm install --no-audit --no-fund --silent binaryen@132 playwright-core@1 axe-core@4 >&2)
 fi
 
 # aiosmtpd is the SMTP server the mail tests deliver to; schemathesis fuzzes the REST API

@@ -269,3 +269,30 @@ pub async fn impersonate_user(user_id: Uuid, tenant_id: Uuid) -> Result<AccessLi
     let (ctx, actor) = admin().await?;
     crate::server::services::impersonation::start(&ctx.state, &actor, &ctx.meta, user_id, tenant_id).await
 }
+
+/// Tenant › Settings.
+#[server]
+pub async fn get_tenant(tenant_id: Uuid) -> Result<TenantSummary, AppError> {
+    let (ctx, actor) = admin().await?;
+    crate::server::services::tenant_admin::get(&ctx.state, &actor, tenant_id).await
+}
+
+#[server]
+pub async fn update_tenant_settings(
+    tenant_id: Uuid,
+    sign_in_mode: SignInMode,
+    is_mfa_enforced: bool,
+    invite_link_days: Option<u32>,
+    temporary_password_hours: Option<u32>,
+) -> Result<TenantSummary, AppError> {
+    let (ctx, actor) = admin().await?;
+    let settings = crate::types::TenantSettings {
+        sign_in_mode,
+        is_mfa_enforced,
+        policy: crate::types::PolicyOverrides {
+            invite_link_days,
+            temporary_password_hours,
+        },
+    };
+    crate::server::services::tenant_admin::update_settings(&ctx.state, &actor, &ctx.meta, tenant_id, settings).await
+}

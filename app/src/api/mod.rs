@@ -256,6 +256,8 @@ pub fn register_server_functions() {
     register_explicit::<RequestEmailChange>();
     register_explicit::<ResendEmailChange>();
     register_explicit::<ImpersonateUser>();
+    register_explicit::<GetTenant>();
+    register_explicit::<UpdateTenantSettings>();
     register_explicit::<InviteUser>();
     register_explicit::<ResendInvite>();
     register_explicit::<GenerateAccessLink>();

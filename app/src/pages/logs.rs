@@ -84,7 +84,15 @@ pub fn EventsPage() -> impl IntoView {
     if host.viewer.is_none() {
         return view! { <Redirect path="/sign-in"/> }.into_any();
     }
-    let filters = RwSignal::new(Filters::default());
+    // The console search sends a reference it could not tie to a user here.
+    let q = leptos_router::hooks::use_query_map()
+        .get_untracked()
+        .get("q")
+        .unwrap_or_default();
+    let filters = RwSignal::new(Filters {
+        q,
+        ..Filters::default()
+    });
     let cursors = RwSignal::new(Vec::<String>::new());
     let page = LocalResource::new(move || {
         let f = filters.get();

@@ -3,13 +3,18 @@
 
 mod account;
 mod api_tokens;
+mod edit_user;
+mod handover;
 mod home;
 mod invites;
 mod logs;
 mod mfa;
 mod outbox;
 mod recovery;
+mod search;
 mod sign_in;
+mod tenants;
+mod user_actions;
 mod users;
 
 use crate::api::get_host_info;
@@ -79,14 +84,20 @@ fn Shell(host: HostInfo) -> impl IntoView {
             </a>
             {host.viewer.clone().map(|viewer| view! { <home::UserMenu viewer/> })}
         </header>
+        {host.viewer.clone().and_then(|v| v.impersonation.map(|impersonation| view! {
+            <handover::ImpersonationBanner impersonation who=v.email.clone()/>
+        }))}
         {console_nav.then(|| view! {
             <nav class="console-nav" aria-label="Admin console">
                 <a href="/">"Overview"</a>
-                <a href="/users">"Users"</a>
+                <a href="/tenants">"Tenants"</a>
+                <a href="/users">"Settings › Users and Roles"</a>
                 <a href="/security/mfa-error-logs">"Security › MFA error logs"</a>
                 <a href="/security/audit">"Security › Audit trail"</a>
                 <a href="/settings/api-tokens">"Settings › API tokens"</a>
                 <a href="/settings/outbox">"Settings › Outbox"</a>
+                <a href="/account">"My account"</a>
+                <search::ConsoleSearch/>
             </nav>
         })}
         {tenant_admin_nav.then(|| view! {
@@ -112,6 +123,12 @@ fn Shell(host: HostInfo) -> impl IntoView {
             <Route path=path!("/settings/outbox") view=outbox::OutboxPage/>
             <Route path=path!("/settings/api-tokens") view=api_tokens::ApiTokensPage/>
             <Route path=path!("/users") view=users::UsersPage/>
+            <Route path=path!("/users/:id") view=edit_user::EditUserPage/>
+            <Route path=path!("/roles") view=tenants::RolesPage/>
+            <Route path=path!("/tenants") view=tenants::TenantsPage/>
+            <Route path=path!("/tenants/:id") view=tenants::TenantSettingsPage/>
+            <Route path=path!("/confirm-email") view=handover::ConfirmEmailPage/>
+            <Route path=path!("/impersonate") view=handover::ImpersonatePage/>
             <Route path=path!("/security/mfa-error-logs") view=logs::EventsPage/>
             <Route path=path!("/security/audit") view=logs::AuditPage/>
         </Routes>

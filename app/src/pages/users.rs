@@ -3,194 +3,15 @@
 //! stay in the menu, disabled, with the reason. Security-relevant ones ask first; every action
 //! ends in a toast; one-time values are shown once with a copy button.
 
+use super::user_actions::{Outcome, RowAction, Subject, Toast, action_runner, run};
 use crate::AppError;
-use crate::api::{list_roles, list_tenants, list_users};
-use crate::components::{ConfirmDialog, CopyValue, ErrorNotice, Spinner};
-use crate::types::{
-    HostInfo, MembershipStatus, MfaResetLevel, MfaState, RealmKind, RoleSummary, UserListQuery, UserPage, UserRow,
-};
+use crate::api::{list_tenants, list_users};
+use crate::components::{ConfirmDialog, ErrorNotice, Spinner};
+use crate::types::{HostInfo, MembershipStatus, MfaState, RealmKind, UserListQuery, UserPage, UserRow};
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
+use leptos_router::hooks::use_query_map;
 use uuid::Uuid;
-
-/// The menu actions, in the wording of the seeds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum RowAction {
-    SendResetLink,
-    ResetMfa,
-    TemporaryPassword,
-    ChangeRole,
-    Lock,
-    ResendInvite,
-    AccessLink,
-    RevokeInvite,
-    Unlock,
-    ResetCooldown,
-    EnableAccess,
-}
-
-impl RowAction {
-    fn label(self) -> &'static str {
-        match self {
-            Self::SendResetLink => "Send Reset Password Link",
-            Self::ResetMfa => "Reset MFA",
-            Self::TemporaryPassword => "Generate Temporary Password",
-            Self::ChangeRole => "Change Role",
-            Self::Lock => "Lock Account",
-            Self::ResendInvite => "Resend Invite",
-            Self::AccessLink => "Generate Access Link",
-            Self::RevokeInvite => "Revoke Invite",
-            Self::Unlock => "Unlock Account",
-            Self::ResetCooldown => "Reset Cooldown",
-            Self::EnableAccess => "Enable Access",
-        }
-    }
-
-    /// The items of a row's menu, by status (DESIGN.md).
-    fn for_status(status: MembershipStatus) -> &'static [RowAction] {
-        match status {
-            MembershipStatus::Active => &[
-                Self::SendResetLink,
-                Self::ResetMfa,
-                Self::TemporaryPassword,
-                Self::ChangeRole,
-                Self::Lock,
-            ],
-            MembershipStatus::Pending => &[
-                Self::ResendInvite,
-                Self::AccessLink,
-                Self::ChangeRole,
-                Self::RevokeInvite,
-            ],
-            MembershipStatus::Locked => &[Self::Unlock, Self::SendResetLink, Self::ResetMfa],
-            MembershipStatus::Cooldown => &[Self::ResetCooldown, Self::ResetMfa, Self::Lock],
-            MembershipStatus::Disabled => &[Self::EnableAccess],
-        }
-    }
-
-    /// Why the action cannot apply to this row, if it cannot.
-    fn unavailable(self, row: &UserRow) -> Option<&'static str> {
-        match self {
-            Self::SendResetLink if row.sso => Some("Password reset is not available: this account signs in with SSO"),
-            Self::TemporaryPassword if row.sso => {
-                Some("Temporary passwords are not available: this account signs in with SSO")
-            }
-            Self::TemporaryPassword if row.membership_count > 1 => {
-                Some("Temporary passwords are not available: the user belongs to more than one workspace")
-            }
-            Self::ResetMfa if !row.mfa_enrolled => Some("MFA is not set up for this user"),
-            _ => None,
-        }
-    }
-
-    /// (title, text, button) of the confirmation, for the actions that ask first.
-    fn confirmation(self, row: &UserRow) -> Option<(String, String, &'static str)> {
-        let who = row.display_name.clone();
-        match self {
-            Self::ResetMfa => Some((
-                "Reset MFA for this user?".into(),
-                "Once MFA is reset, the user will need to set up multi-factor authentication again.".into(),
-                "Reset MFA",
-            )),
-            Self::Lock => Some((
-                format!("Lock {who}'s account?"),
-                "The user is signed out everywhere and cannot sign in until the account is unlocked.".into(),
-                "Lock Account",
-            )),
-            Self::RevokeInvite => Some((
-                format!("Revoke the invite for {who}?"),
-                "The invite link stops working and the pending user is removed from this workspace.".into(),
-                "Revoke Invite",
-            )),
-            Self::TemporaryPassword => Some((
-                format!("Generate a temporary password for {who}?"),
-                "It replaces the current password and signs the user out everywhere. It is shown once, valid 24 hours, and must be changed at the first sign-in.".into(),
-                "Generate Temporary Password",
-            )),
-            _ => None,
-        }
-    }
-}
-
-/// What an action left for the admin: a message, and perhaps a value to copy once.
-#[derive(Clone, Debug, PartialEq)]
-struct Outcome {
-    message: String,
-    value: Option<(String, &'static str)>,
-}
-
-async fn run(action: RowAction, row: UserRow, role_id: Option<Uuid>) -> Result<Outcome, AppError> {
-    use crate::api::*;
-    let (user_id, tenant_id) = (row.user_id, row.tenant_id);
-    let who = row.display_name.clone();
-    let said = |message: String| Ok(Outcome { message, value: None });
-    match action {
-        RowAction::SendResetLink => {
-            send_password_reset_link(user_id, tenant_id).await?;
-            said(format!("A password reset link was sent to {}.", row.email))
-        }
-        RowAction::ResetMfa => {
-            let answer = reset_mfa(vec![user_id], tenant_id, MfaResetLevel::User).await?;
-            match answer.results.into_iter().next() {
-                Some(result) if result.succeeded() => said(format!("MFA was reset for {who}.")),
-                Some(result) => Err(AppError::conflict(result.message)),
-                None => Err(AppError::internal()),
-            }
-        }
-        RowAction::TemporaryPassword => {
-            let password = generate_temporary_password(user_id, tenant_id).await?;
-            Ok(Outcome {
-                message: format!(
-                    "Temporary password for {who}, valid until {}. Copy it now: it is not shown again.",
-                    password.expires_at.format("%Y-%m-%d %H:%M UTC")
-                ),
-                value: Some((password.temporary_password, "Temporary password")),
-            })
-        }
-        RowAction::ChangeRole => {
-            let role_id = role_id.ok_or_else(|| AppError::invalid("role_id", "Choose a role."))?;
-            change_role(user_id, tenant_id, role_id).await?;
-            said(format!("{who}'s role was changed."))
-        }
-        RowAction::Lock => {
-            lock_account(user_id, tenant_id, String::new()).await?;
-            said(format!("{who}'s account was locked."))
-        }
-        RowAction::ResendInvite => {
-            resend_invite(user_id, tenant_id).await?;
-            said(format!(
-                "A new invite was sent to {}. Older links no longer work.",
-                row.email
-            ))
-        }
-        RowAction::AccessLink => {
-            let link = generate_access_link(user_id, tenant_id).await?;
-            Ok(Outcome {
-                message: format!(
-                    "Access link for {who}, valid until {}. Older links no longer work.",
-                    link.expires_at.format("%Y-%m-%d %H:%M UTC")
-                ),
-                value: Some((link.url, "Access link")),
-            })
-        }
-        RowAction::RevokeInvite => {
-            revoke_invite(user_id, tenant_id).await?;
-            said(format!("The invite for {} was revoked.", row.email))
-        }
-        RowAction::Unlock => {
-            unlock_account(user_id, tenant_id).await?;
-            said(format!("{who}'s account was unlocked."))
-        }
-        RowAction::ResetCooldown => {
-            reset_cooldown(user_id, tenant_id).await?;
-            said(format!("The MFA cooldown for {who} was reset."))
-        }
-        RowAction::EnableAccess => {
-            enable_access(user_id, tenant_id).await?;
-            said(format!("Access was enabled for {who}."))
-        }
-    }
-}
 
 const TABS: [(Option<MembershipStatus>, &str); 6] = [
     (None, "All"),
@@ -201,7 +22,7 @@ const TABS: [(Option<MembershipStatus>, &str); 6] = [
     (Some(MembershipStatus::Disabled), "Disabled"),
 ];
 
-fn badge(status: MembershipStatus) -> &'static str {
+pub(super) fn badge(status: MembershipStatus) -> &'static str {
     match status {
         MembershipStatus::Active => "badge badge-active",
         MembershipStatus::Pending => "badge badge-pending",
@@ -218,14 +39,26 @@ pub fn UsersPage() -> impl IntoView {
         return view! { <Redirect path="/sign-in"/> }.into_any();
     }
     let operator = host.realm.kind == RealmKind::Operator;
-    let search = RwSignal::new(String::new());
-    let typed = RwSignal::new(String::new());
+    // Tenant › Users links here with `?tenant=<id>`; the console search with `?q=<text>`.
+    let query_map = use_query_map();
+    let linked_tenant = query_map.get_untracked().get("tenant").and_then(|t| t.parse().ok());
+    let search = RwSignal::new(query_map.get_untracked().get("q").unwrap_or_default());
+    let typed = RwSignal::new(search.get_untracked());
+    // A new console search while this page is open changes only the query.
+    Effect::new(move |_| {
+        if let Some(q) = query_map.with(|m| m.get("q")) {
+            typed.set(q.clone());
+            search.set(q);
+        }
+    });
     let status = RwSignal::new(None::<MembershipStatus>);
     let mfa = RwSignal::new(None::<MfaState>);
-    let tenant = RwSignal::new(None::<Uuid>);
+    let tenant = RwSignal::new(linked_tenant);
     let cursors = RwSignal::new(Vec::<String>::new());
     let changed = RwSignal::new(0u32);
     let outcome = RwSignal::new(None::<Result<Outcome, AppError>>);
+    // Outlives the table, which is rebuilt when the list reloads after the bulk action.
+    let results = RwSignal::new(None::<Vec<BulkLine>>);
     let query = Memo::new(move |_| UserListQuery {
         q: Some(search.get()).filter(|q| !q.is_empty()),
         tenant_id: tenant.get(),
@@ -240,27 +73,20 @@ pub fn UsersPage() -> impl IntoView {
     });
     let tenants = LocalResource::new(move || async move { if operator { list_tenants().await.ok() } else { None } });
     let restart = move || cursors.set(Vec::new());
+    let (choose, dialogs) = action_runner(outcome, changed);
     let csv_hint =
         "CSV export of exactly these rows: GET /api/v1/users.csv with the same filters (Settings › API tokens).";
     view! {
         <main class="card wide" data-testid="users">
-            <p class="crumbs">{if operator { "Users" } else { "Workspace › Users" }}</p>
+            <p class="crumbs">{if operator { "Settings › Users and Roles" } else { "Workspace › Users" }}</p>
             <h1>"Users"</h1>
-            {move || outcome.get().map(|result| match result {
-                Ok(done) => view! {
-                    <div class="notice toast" role="status" data-testid="toast">
-                        <button type="button" class="toast-close" aria-label="Dismiss" on:click=move |_| outcome.set(None)>"×"</button>
-                        <p class="notice-message">{done.message.clone()}</p>
-                        {done.value.clone().map(|(value, label)| view! { <CopyValue value label/> })}
-                    </div>
-                }.into_any(),
-                Err(error) => view! {
-                    <div class="toast">
-                        <button type="button" class="toast-close" aria-label="Dismiss" on:click=move |_| outcome.set(None)>"×"</button>
-                        <ErrorNotice error/>
-                    </div>
-                }.into_any(),
+            {operator.then(|| view! {
+                <div class="tabs" role="tablist" aria-label="Users and Roles">
+                    <a class="tab tab-current" role="tab" aria-selected="true" href="/users">"Users"</a>
+                    <a class="tab" role="tab" aria-selected="false" href="/roles">"Roles"</a>
+                </div>
             })}
+            <Toast outcome/>
             <form class="form-row" role="search" on:submit=move |ev: leptos::ev::SubmitEvent| {
                 ev.prevent_default();
                 search.set(typed.get_untracked().trim().to_owned());
@@ -275,8 +101,9 @@ pub fn UsersPage() -> impl IntoView {
                         <select on:change=move |ev| { tenant.set(event_target_value(&ev).parse().ok()); restart(); }>
                             <option value="">"All workspaces"</option>
                             <Suspense fallback=|| ()>
-                                {move || tenants.get().flatten().map(|list| list.into_iter().map(|t| view! {
-                                    <option value=t.id.to_string()>{t.name}</option>
+                                {move || tenants.get().flatten().map(|list| list.into_iter().map(|t| {
+                                    let id = t.id;
+                                    view! { <option value=id.to_string() selected=move || tenant.get() == Some(id)>{t.name}</option> }
                                 }).collect_view())}
                             </Suspense>
                         </select>
@@ -293,14 +120,110 @@ pub fn UsersPage() -> impl IntoView {
             </form>
             <Suspense fallback=|| view! { <Spinner/> }>
                 {move || page.get().map(|result| match result {
-                    Ok(page) => view! { <UserTable page status cursors changed outcome/> }.into_any(),
+                    Ok(page) => view! { <UserTable page status cursors choose changed outcome results operator/> }.into_any(),
                     Err(error) => view! { <ErrorNotice error/> }.into_any(),
                 })}
             </Suspense>
+            {dialogs}
             <p class="hint">{csv_hint}</p>
         </main>
     }
     .into_any()
+}
+
+/// The bulk actions of the list (DESIGN.md, "Bulk actions").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BulkAction {
+    ResetMfa,
+    ResendInvites,
+    Lock,
+}
+
+impl BulkAction {
+    fn label(self) -> &'static str {
+        match self {
+            Self::ResetMfa => "Reset MFA",
+            Self::ResendInvites => "Resend Invites",
+            Self::Lock => "Lock Accounts",
+        }
+    }
+
+    fn question(self, n: usize) -> (String, String) {
+        match self {
+            Self::ResetMfa => (
+                format!("Reset MFA for {n} users?"),
+                "Once MFA is reset, each user will need to set up multi-factor authentication again.".into(),
+            ),
+            Self::ResendInvites => (
+                format!("Resend the invite to {n} users?"),
+                "Each gets a new link by email; their older links stop working.".into(),
+            ),
+            Self::Lock => (
+                format!("Lock {n} accounts?"),
+                "Each user is signed out everywhere and cannot sign in until unlocked.".into(),
+            ),
+        }
+    }
+}
+
+/// One row's line in the bulk results.
+#[derive(Clone, Debug, PartialEq)]
+struct BulkLine {
+    who: String,
+    done: bool,
+    message: String,
+}
+
+async fn run_bulk(action: BulkAction, subjects: Vec<Subject>) -> Vec<BulkLine> {
+    let mut lines = Vec::with_capacity(subjects.len());
+    if action == BulkAction::ResetMfa {
+        // One call per workspace, as `PUT /api/v1/users/mfa/reset` answers per id.
+        let mut tenants: Vec<Uuid> = subjects.iter().map(|s| s.tenant_id).collect();
+        tenants.dedup();
+        for tenant_id in tenants {
+            let group: Vec<&Subject> = subjects.iter().filter(|s| s.tenant_id == tenant_id).collect();
+            let ids = group.iter().map(|s| s.user_id).collect();
+            match crate::api::reset_mfa(ids, tenant_id, crate::types::MfaResetLevel::User).await {
+                Ok(answer) => lines.extend(answer.results.into_iter().map(|r| {
+                    BulkLine {
+                        who: group
+                            .iter()
+                            .find(|s| s.user_id == r.id)
+                            .map_or_else(String::new, |s| s.email.clone()),
+                        done: r.succeeded(),
+                        message: r.message,
+                    }
+                })),
+                Err(error) => lines.extend(group.iter().map(|s| BulkLine {
+                    who: s.email.clone(),
+                    done: false,
+                    message: error.message().to_owned(),
+                })),
+            }
+        }
+        return lines;
+    }
+    let one = if action == BulkAction::Lock {
+        RowAction::Lock
+    } else {
+        RowAction::ResendInvite
+    };
+    for subject in subjects {
+        let who = subject.email.clone();
+        lines.push(match run(one, subject, None).await {
+            Ok(done) => BulkLine {
+                who,
+                done: true,
+                message: done.message,
+            },
+            Err(error) => BulkLine {
+                who,
+                done: false,
+                message: error.message().to_owned(),
+            },
+        });
+    }
+    lines
 }
 
 #[component]
@@ -308,8 +231,11 @@ fn UserTable(
     page: UserPage,
     status: RwSignal<Option<MembershipStatus>>,
     cursors: RwSignal<Vec<String>>,
+    choose: Callback<(RowAction, Subject)>,
     changed: RwSignal<u32>,
     outcome: RwSignal<Option<Result<Outcome, AppError>>>,
+    results: RwSignal<Option<Vec<BulkLine>>>,
+    operator: bool,
 ) -> impl IntoView {
     let counts = page.counts.clone();
     let tabs = TABS
@@ -326,58 +252,104 @@ fn UserTable(
         .collect_view();
     let next = page.next_cursor.clone();
     let empty = page.users.is_empty();
-    // One dialog for the page: the pending action and its row.
-    let pending = RwSignal::new(None::<(RowAction, UserRow)>);
+    let operator_slug = expect_context::<HostInfo>().realm.slug;
+    let subjects: Vec<Subject> = page
+        .users
+        .iter()
+        .map(|r| Subject::of_row(r, operator, &operator_slug))
+        .collect();
+    // A row is one membership: (user, workspace).
+    let selected = RwSignal::new(Vec::<(Uuid, Uuid)>::new());
+    let row_ids: Vec<(Uuid, Uuid)> = subjects.iter().map(|s| (s.user_id, s.tenant_id)).collect();
+    let bulk = RwSignal::new(None::<BulkAction>);
     let confirming = RwSignal::new(false);
-    let choosing_role = RwSignal::new(None::<UserRow>);
-    let chosen_role = RwSignal::new(None::<Uuid>);
-    let perform = move |action: RowAction, row: UserRow, role: Option<Uuid>| {
-        leptos::task::spawn_local(async move {
-            let result = run(action, row, role).await;
-            outcome.set(Some(result));
-            changed.update(|n| *n += 1);
-        });
-    };
-    let choose = Callback::new(move |(action, row): (RowAction, UserRow)| {
-        if action == RowAction::ChangeRole {
-            chosen_role.set(Some(row.role_id));
-            choosing_role.set(Some(row));
-        } else if action.confirmation(&row).is_some() {
-            pending.set(Some((action, row)));
-            confirming.set(true);
-        } else {
-            perform(action, row, None);
+    let all_ids = row_ids.clone();
+    let picked = {
+        let subjects = subjects.clone();
+        let row_ids = row_ids.clone();
+        move || {
+            let chosen = selected.get();
+            subjects
+                .iter()
+                .zip(&row_ids)
+                .filter(|(_, id)| chosen.contains(id))
+                .map(|(s, _)| s.clone())
+                .collect::<Vec<_>>()
         }
-    });
-    let title = Signal::derive(move || {
-        pending
-            .get()
-            .and_then(|(a, r)| a.confirmation(&r))
-            .map(|c| c.0)
-            .unwrap_or_default()
-    });
-    let body = Signal::derive(move || {
-        pending
-            .get()
-            .and_then(|(a, r)| a.confirmation(&r))
-            .map(|c| c.1)
-            .unwrap_or_default()
-    });
-    let button = Signal::derive(move || {
-        pending
-            .get()
-            .and_then(|(a, r)| a.confirmation(&r))
-            .map(|c| c.2.to_owned())
-            .unwrap_or_default()
-    });
+    };
+    let count = {
+        let picked = picked.clone();
+        Signal::derive(move || picked().len())
+    };
+    let ask = move |action: BulkAction| {
+        bulk.set(Some(action));
+        confirming.set(true);
+    };
+    let on_confirm = {
+        let picked = picked.clone();
+        Callback::new(move |_| {
+            let Some(action) = bulk.get_untracked() else { return };
+            let subjects = picked();
+            leptos::task::spawn_local(async move {
+                let lines = run_bulk(action, subjects).await;
+                let ok = lines.iter().filter(|l| l.done).count();
+                outcome.set(Some(Ok(Outcome {
+                    message: format!("{}: {ok} of {} done.", action.label(), lines.len()),
+                    value: None,
+                })));
+                results.set(Some(lines));
+                changed.update(|n| *n += 1);
+            });
+        })
+    };
+    let question = move |part: usize| {
+        Signal::derive(move || {
+            bulk.get()
+                .map(|a| {
+                    let (title, body) = a.question(count.get());
+                    if part == 0 { title } else { body }
+                })
+                .unwrap_or_default()
+        })
+    };
     view! {
         <div class="tabs" role="tablist" aria-label="Status">{tabs}</div>
+        {move || results.get().map(|lines| view! {
+            <div class="notice" data-testid="bulk-results">
+                <button type="button" class="toast-close" aria-label="Dismiss" on:click=move |_| results.set(None)>"×"</button>
+                <p class="notice-message">"Result for each selected user"</p>
+                <ul class="bulk-results">
+                    {lines.into_iter().map(|line| view! {
+                        <li class=if line.done { "bulk-done" } else { "bulk-failed" }>
+                            <strong>{line.who}</strong>" — "{if line.done { "Done" } else { "Not done" }}": "{line.message}
+                        </li>
+                    }).collect_view()}
+                </ul>
+            </div>
+        })}
+        <div class="bulk-bar" data-testid="bulk-bar" aria-live="polite">
+            <span>{move || match count.get() { 0 => "Select rows for bulk actions".to_owned(), n => format!("{n} selected") }}</span>
+            {[BulkAction::ResetMfa, BulkAction::ResendInvites, BulkAction::Lock].into_iter().map(|action| view! {
+                <button type="button" class="button-secondary" disabled=move || count.get() == 0
+                    on:click=move |_| ask(action)>{action.label()}</button>
+            }).collect_view()}
+        </div>
         {empty.then(|| view! { <p class="empty" data-testid="empty">"No users match these filters."</p> })}
         {(!empty).then(|| view! {
             <table class="table" data-testid="user-table">
-                <thead><tr><th>"Name"</th><th>"Email"</th><th class="col-optional">"Workspace"</th><th class="col-optional">"Role"</th><th>"Status"</th><th class="col-optional">"MFA"</th><th><span class="sr-only">"Actions"</span></th></tr></thead>
+                <thead><tr>
+                    <th><input type="checkbox" aria-label="Select every row on this page"
+                        prop:checked=move || { let n = selected.with(Vec::len); n > 0 && n == all_ids.len() }
+                        on:change={
+                            let all_ids = row_ids.clone();
+                            move |ev| selected.set(if event_target_checked(&ev) { all_ids.clone() } else { Vec::new() })
+                        }/></th>
+                    <th>"Name"</th><th>"Email"</th><th class="col-optional">"Workspace"</th><th class="col-optional">"Role"</th><th>"Status"</th><th class="col-optional">"MFA"</th><th><span class="sr-only">"Actions"</span></th>
+                </tr></thead>
                 <tbody>
-                    {page.users.into_iter().map(|row| view! { <UserRowView row choose/> }).collect_view()}
+                    {page.users.into_iter().zip(subjects.clone()).zip(row_ids.clone()).map(|((row, subject), row_id)| {
+                        view! { <UserRowView row subject row_id selected choose/> }
+                    }).collect_view()}
                 </tbody>
             </table>
         })}
@@ -387,50 +359,23 @@ fn UserTable(
             <button type="button" class="button-secondary" disabled=next.is_none()
                 on:click=move |_| if let Some(cursor) = next.clone() { cursors.update(|c| c.push(cursor)) }>"Next"</button>
         </div>
-        <ConfirmDialog open=confirming title body confirm_label=button
-            on_confirm=Callback::new(move |_| {
-                if let Some((action, row)) = pending.get_untracked() {
-                    perform(action, row, None);
-                }
-            })/>
-        {move || choosing_role.get().map(|row| {
-            let roles = LocalResource::new({
-                let tenant_id = row.tenant_id;
-                move || list_roles(Some(tenant_id))
-            });
-            let submit_row = row.clone();
-            view! {
-                <div class="notice" data-testid="change-role">
-                    <form class="form-row" on:submit=move |ev: leptos::ev::SubmitEvent| {
-                        ev.prevent_default();
-                        choosing_role.set(None);
-                        perform(RowAction::ChangeRole, submit_row.clone(), chosen_role.get_untracked());
-                    }>
-                        <label>{format!("New role for {}", row.display_name)}
-                            <select on:change=move |ev| chosen_role.set(event_target_value(&ev).parse().ok())>
-                                <Suspense fallback=|| ()>
-                                    {move || roles.get().and_then(Result::ok).map(|list: Vec<RoleSummary>| list.into_iter().map(|r| {
-                                        let id = r.id;
-                                        view! { <option value=id.to_string() selected=move || chosen_role.get() == Some(id)>{r.name}</option> }
-                                    }).collect_view())}
-                                </Suspense>
-                            </select>
-                        </label>
-                        <button type="button" class="button-secondary" on:click=move |_| choosing_role.set(None)>"Cancel"</button>
-                        <button type="submit" class="button">"Change Role"</button>
-                    </form>
-                </div>
-            }
-        })}
+        <ConfirmDialog open=confirming title=question(0) body=question(1)
+            confirm_label=Signal::derive(move || bulk.get().map(|a| a.label().to_owned()).unwrap_or_default())
+            on_confirm/>
     }
 }
 
-fn menu_items(row: UserRow, open: RwSignal<bool>, choose: Callback<(RowAction, UserRow)>) -> impl IntoView {
-    RowAction::for_status(row.status)
+fn menu_items(
+    subject: Subject,
+    status: MembershipStatus,
+    open: RwSignal<bool>,
+    choose: Callback<(RowAction, Subject)>,
+) -> impl IntoView {
+    RowAction::for_status(status)
         .iter()
         .map(|&action| {
-            let reason = action.unavailable(&row);
-            let picked = row.clone();
+            let reason = action.unavailable(&subject);
+            let picked = subject.clone();
             view! {
                 <li role="none">
                     <button type="button" role="menuitem" class="menu-item" disabled=reason.is_some()
@@ -446,7 +391,13 @@ fn menu_items(row: UserRow, open: RwSignal<bool>, choose: Callback<(RowAction, U
 }
 
 #[component]
-fn UserRowView(row: UserRow, choose: Callback<(RowAction, UserRow)>) -> impl IntoView {
+fn UserRowView(
+    row: UserRow,
+    subject: Subject,
+    row_id: (Uuid, Uuid),
+    selected: RwSignal<Vec<(Uuid, Uuid)>>,
+    choose: Callback<(RowAction, Subject)>,
+) -> impl IntoView {
     let open = RwSignal::new(false);
     let kebab = NodeRef::<leptos::html::Button>::new();
     let close = move || {
@@ -456,10 +407,17 @@ fn UserRowView(row: UserRow, choose: Callback<(RowAction, UserRow)>) -> impl Int
         }
     };
     let label = format!("Actions for {}", row.email);
-    let menu_row = row.clone();
+    let status = row.status;
+    let href = format!("/users/{}", row.user_id);
     view! {
         <tr data-testid="user-row" data-email=row.email.clone()>
-            <td>{row.display_name.clone()}{row.username.clone().map(|u| view! { <br/><span class="muted">{u}</span> })}</td>
+            <td><input type="checkbox" data-testid="select-row" aria-label=format!("Select {}", row.email)
+                prop:checked=move || selected.with(|s| s.contains(&row_id))
+                on:change=move |ev| {
+                    let on = event_target_checked(&ev);
+                    selected.update(|s| { s.retain(|id| *id != row_id); if on { s.push(row_id) } });
+                }/></td>
+            <td><a href=href>{row.display_name.clone()}</a>{row.username.clone().map(|u| view! { <br/><span class="muted">{u}</span> })}</td>
             <td>{row.email.clone()}</td>
             <td class="col-optional">{row.tenant_slug.clone()}</td>
             <td class="col-optional">{row.role_name.clone()}</td>
@@ -469,7 +427,7 @@ fn UserRowView(row: UserRow, choose: Callback<(RowAction, UserRow)>) -> impl Int
                 <button type="button" class="kebab" node_ref=kebab aria-haspopup="menu" aria-expanded=move || open.get().to_string()
                     aria-label=label on:click=move |_| open.update(|o| *o = !*o)>"⋮"</button>
                 <Show when=move || open.get()>
-                    <ul class="menu" role="menu" data-testid="row-menu">{menu_items(menu_row.clone(), open, choose)}</ul>
+                    <ul class="menu" role="menu" data-testid="row-menu">{menu_items(subject.clone(), status, open, choose)}</ul>
                 </Show>
             </td>
         </tr>

@@ -205,6 +205,9 @@ pub struct TenantSummary {
     pub status: TenantStatus,
     pub sign_in_url: String,
     pub member_count: u64,
+    pub policy: PolicyOverrides,
+    /// An identity provider is set up, so the workspace may sign in with SSO.
+    pub sso_configured: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -568,4 +571,54 @@ pub struct PendingEmailChange {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EmailChangeRequest {
     pub email: String,
+}
+
+/// Policies a workspace may set for itself (Tenant › Settings); a missing value keeps the
+/// deployment default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PolicyOverrides {
+    /// How long invite and access links work: 1 to 30 days (default 7).
+    #[serde(default)]
+    pub invite_link_days: Option<u32>,
+    /// How long a temporary password works: 1 to 72 hours (default 24).
+    #[serde(default)]
+    pub temporary_password_hours: Option<u32>,
+}
+
+pub const DEFAULT_INVITE_LINK_DAYS: u32 = 7;
+pub const DEFAULT_TEMPORARY_PASSWORD_HOURS: u32 = 24;
+
+impl PolicyOverrides {
+    pub fn invite_link_days(&self) -> u32 {
+        self.invite_link_days.unwrap_or(DEFAULT_INVITE_LINK_DAYS)
+    }
+
+    pub fn temporary_password_hours(&self) -> u32 {
+        self.temporary_password_hours
+            .unwrap_or(DEFAULT_TEMPORARY_PASSWORD_HOURS)
+    }
+
+    /// Each value within its bounds, or the field and what is allowed.
+    pub fn check(&self) -> Result<(), (&'static str, &'static str)> {
+        if self.invite_link_days.is_some_and(|d| !(1..=30).contains(&d)) {
+            return Err(("inviteLinkDays", "Invite links work 1 to 30 days."));
+        }
+        if self.temporary_password_hours.is_some_and(|h| !(1..=72).contains(&h)) {
+            return Err(("temporaryPasswordHours", "Temporary passwords work 1 to 72 hours."));
+        }
+        Ok(())
+    }
+}
+
+/// `PUT /api/v1/tenants/{id}/settings`, Tenant › Settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TenantSettings {
+    pub sign_in_mode: SignInMode,
+    pub is_mfa_enforced: bool,
+    #[serde(default)]
+    pub policy: PolicyOverrides,
 }

@@ -4,7 +4,7 @@ use super::{ApiCaller, path_id, required_json};
 use crate::http_errors::ApiError;
 use app::server::services::tenant_admin;
 use app::server::{AppState, RequestMeta};
-use app::types::{NewTenant, TenantMfaSetting, TenantSummary};
+use app::types::{NewTenant, TenantMfaSetting, TenantSettings, TenantSummary};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -19,6 +19,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list, create))
         .routes(routes!(get_one))
         .routes(routes!(set_mfa))
+        .routes(routes!(update_settings))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -77,5 +78,23 @@ async fn set_mfa(
     let setting: TenantMfaSetting = required_json(&body)?;
     Ok(Json(
         tenant_admin::set_mfa(&state, &actor, &meta, tenant_id, setting).await?,
+    ))
+}
+
+/// Tenant › Settings: sign-in mode, MFA enforcement and policy overrides, replaced together.
+#[utoipa::path(put, path = "/tenants/{id}/settings", tag = "tenants",
+    params(("id" = Uuid, Path, description = "The workspace's id")), request_body = TenantSettings,
+    responses((status = 200, body = TenantSummary)))]
+async fn update_settings(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    Extension(meta): Extension<RequestMeta>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<TenantSummary>, ApiError> {
+    let tenant_id = path_id(&id, "workspace")?;
+    let settings: TenantSettings = required_json(&body)?;
+    Ok(Json(
+        tenant_admin::update_settings(&state, &actor, &meta, tenant_id, settings).await?,
     ))
 }

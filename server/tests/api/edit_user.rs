@@ -4,6 +4,7 @@
 use crate::helpers::*;
 use crate::mail::{Mailbox, link_token};
 use app::api::*;
+use app::server::Clock;
 use app::server::entities::{one_time_secrets, security_events, users};
 use app::types::{AccessFix, AccessLink, AccessProblemKind, HostInfo, PendingEmailChange, UserDetail};
 use reqwest::Method;
@@ -391,4 +392,108 @@ async fn impersonation_is_gated_audited_time_limited_and_ends_in_one_click() {
     app.clock
         .advance(chrono::Duration::minutes(10) + chrono::Duration::seconds(1));
     assert!(tab.host_info().await.viewer.is_none(), "the limit ends it");
+}
+
+#[tokio::test]
+async fn tenant_settings_set_policies_that_take_effect_and_refuse_bad_values() {
+    use app::types::{TemporaryPassword, TenantSummary};
+    let app = spawn_app().await;
+    let admin = console(&app, "admin@demo-msp.test").await;
+    let acme = app.tenant_id("acme").await.to_string();
+    let update = |mode: &'static str, days: &'static str, hours: &'static str| {
+        vec![
+            ("tenant_id", acme.clone()),
+            ("sign_in_mode", mode.to_owned()),
+            ("is_mfa_enforced", "false".to_owned()),
+            ("invite_link_days", days.to_owned()),
+            ("temporary_password_hours", hours.to_owned()),
+        ]
+    };
+    let form = |pairs: &Vec<(&'static str, String)>| pairs.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>();
+    for (pairs, status) in [
+        (update("password", "0", "24"), 422),
+        (update("password", "31", "24"), 422),
+        (update("password", "7", "73"), 422),
+        (update("sso", "7", "24"), 409),
+        (update("carrier-pigeon", "7", "24"), 400),
+    ] {
+        let owned = form(&pairs);
+        let borrowed: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (got, error) = admin
+            .call::<UpdateTenantSettings, TenantSummary>(&borrowed)
+            .await
+            .unwrap_err();
+        assert_eq!(got, status, "{borrowed:?}: {}", error.message());
+    }
+    let support = console(&app, "support@demo-msp.test").await;
+    let owned = form(&update("password", "3", "2"));
+    let good: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, _) = support
+        .call::<UpdateTenantSettings, TenantSummary>(&good)
+        .await
+        .unwrap_err();
+    assert_eq!(status, 403);
+    assert_eq!(
+        audited(&app, "tenant.settings_changed").await,
+        0,
+        "nothing half-written"
+    );
+
+    let saved: TenantSummary = admin.call::<UpdateTenantSettings, _>(&good).await.unwrap();
+    assert_eq!(saved.policy.invite_link_days, Some(3));
+    assert_eq!(saved.policy.temporary_password_hours, Some(2));
+    let again: TenantSummary = admin.call::<GetTenant, _>(&[("tenant_id", &acme)]).await.unwrap();
+    assert_eq!(again, saved);
+    assert_eq!(audited(&app, "tenant.settings_changed").await, 1);
+
+    // The policies apply to what is issued from now on.
+    let carol = app.user_id("carol@acme.test").await.to_string();
+    let link: AccessLink = admin
+        .call::<GenerateAccessLink, _>(&[("user_id", &carol), ("tenant_id", &acme)])
+        .await
+        .unwrap();
+    assert_eq!((link.expires_at - app.clock.now()).num_days(), 3);
+    let bob = app.user_id("bob@acme.test").await.to_string();
+    let password: TemporaryPassword = admin
+        .call::<GenerateTemporaryPassword, _>(&[("user_id", &bob), ("tenant_id", &acme)])
+        .await
+        .unwrap();
+    assert_eq!((password.expires_at - app.clock.now()).num_hours(), 2);
+
+    // Another workspace's admin cannot see Acme; the operator's own console keeps passwords.
+    let owner = app.browser("initech");
+    owner.sign_in("ivy@initech.test", DEMO_PASSWORD).await.unwrap();
+    let (status, _) = owner
+        .call::<GetTenant, TenantSummary>(&[("tenant_id", &acme)])
+        .await
+        .unwrap_err();
+    assert!(status == 403 || status == 404, "{status}");
+    let operator = app.tenant_id("admin").await.to_string();
+    let (status, _) = admin
+        .call::<UpdateTenantSettings, TenantSummary>(&[
+            ("tenant_id", &operator),
+            ("sign_in_mode", "sso"),
+            ("is_mfa_enforced", "false"),
+        ])
+        .await
+        .unwrap_err();
+    assert_eq!(status, 422);
+
+    // The REST twin.
+    let token = api_token(&app, "admin@demo-msp.test", "admin").await;
+    let path = format!("/tenants/{acme}/settings");
+    let answer = api_call(
+        &app,
+        Method::PUT,
+        &token,
+        &path,
+        Some(json!({ "signInMode": "password", "isMfaEnforced": true, "colour": "red" })),
+    )
+    .await;
+    assert_eq!(answer.status, 400);
+    let body = json!({ "signInMode": "password", "isMfaEnforced": true, "policy": { "inviteLinkDays": 14 } });
+    let answer = api_call(&app, Method::PUT, &token, &path, Some(body)).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.body["policy"]["inviteLinkDays"], 14);
+    assert_eq!(answer.body["isMfaEnforced"], true);
 }

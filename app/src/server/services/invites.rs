@@ -25,8 +25,6 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use serde_json::json;
 use uuid::Uuid;
 
-/// DESIGN.md, "invite link / access link": 7 days.
-pub const INVITE_LIFETIME: Duration = Duration::days(7);
 /// An emailed invite and a copied access link are the same kind of key: each voids the other.
 const LINK_PURPOSES: &[SecretPurpose] = &[SecretPurpose::Invite, SecretPurpose::AccessLink];
 /// Wrong current passwords allowed on one link (for invitees who already have a password).
@@ -84,7 +82,8 @@ async fn issue_link(
 ) -> Result<(String, DateTime<Utc>), AppError> {
     let (user, tenant) = target;
     let token = random_token();
-    let expires_at = now + INVITE_LIFETIME;
+    let days = super::tenant_admin::policy_of(tenant).invite_link_days();
+    let expires_at = now + Duration::days(i64::from(days));
     let secret = NewSecret {
         id: Uuid::now_v7(),
         purpose,
@@ -128,7 +127,8 @@ async fn email_invite(
                 url,
             },
             Block::Text(format!(
-                "The link works once, for 7 days, and only on {host}. If an administrator sent you a newer invite, use that one."
+                "The link works once, for {} days, and only on {host}. If an administrator sent you a newer invite, use that one.",
+                super::tenant_admin::policy_of(tenant).invite_link_days()
             )),
         ],
     );

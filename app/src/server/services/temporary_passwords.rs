@@ -23,7 +23,6 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-pub const LIFETIME: Duration = Duration::hours(24);
 pub const LENGTH: usize = 16;
 
 fn unavailable(reason: &str) -> AppError {
@@ -71,7 +70,8 @@ pub async fn generate(
     let password = random_readable(LENGTH);
     let hash = state.hasher.hash(&password).await?;
     let now = state.clock.now();
-    let expires_at = now + LIFETIME;
+    let hours = super::tenant_admin::policy_of(&target.tenant).temporary_password_hours();
+    let expires_at = now + Duration::hours(i64::from(hours));
     let id = Uuid::now_v7();
     let txn = db.begin().await.map_err(db_error)?;
     one_time::issue(
@@ -123,9 +123,9 @@ pub async fn generate(
                 "{} set a temporary password for {} on {} ({url}). They will give it to you themselves; it is never sent by email.",
                 actor.user.display_name, user.email, target.tenant.name
             )),
-            Block::Text(
-                "It works for 24 hours. When you sign in with it you will choose a new password of your own. If you did not ask for this, contact your administrator.".into(),
-            ),
+            Block::Text(format!(
+                "It works for {hours} hours. When you sign in with it you will choose a new password of your own. If you did not ask for this, contact your administrator."
+            )),
         ],
     );
     outbox::enqueue_email(&txn, &state.cipher, Some(tenant_id), &notice, now).await?;
