@@ -1,5 +1,6 @@
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
 const { useLatchkey, screenshot, signIn, checkAccessibility } = require('./harness.cjs');
 
 const env = useLatchkey();
@@ -84,6 +85,12 @@ test('bulk selection: one confirmation, a result for each row', async () => {
   await page.goto(env.latchkey.url('admin', '/users'));
   await page.getByLabel('Workspace').selectOption({ label: 'Acme Corp' });
   await page.getByRole('tab', { name: 'All (7)' }).waitFor();
+  // The download is exactly what the screen shows.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('csv').click()]);
+  const csv = fs.readFileSync(await download.path(), 'utf8');
+  const csvEmails = csv.trim().split('\n').slice(1).map((line) => line.split(',')[0]);
+  const shown = await page.getByTestId('user-row').evaluateAll((rows) => rows.map((r) => r.dataset.email));
+  assert.deepEqual(csvEmails, shown);
   for (const email of ['owner@acme.test', 'carol@acme.test']) {
     await page.locator(`[data-testid="user-row"][data-email="${email}"]`).getByTestId('select-row').check();
   }

@@ -98,6 +98,10 @@ test('support cannot change roles; a tenant admin sees only their workspace', as
   assert.deepEqual(await items(menu), ['Reset Cooldown', 'Reset MFA', 'Lock Account']);
   await page.keyboard.press('Escape');
   await menu.waitFor({ state: 'hidden' });
+  const disabled = await menuOf(page, 'frank@acme.test');
+  assert.deepEqual(await items(disabled.menu), ['Enable Access']);
+  await page.keyboard.press('Escape');
+  await disabled.menu.waitFor({ state: 'hidden' });
   const again = await menuOf(page, 'pat@partner.test');
   await again.menu.getByRole('menuitem', { name: 'Change Role' }).click();
   await page.getByTestId('change-role').getByLabel(/New role/).selectOption({ label: 'Administrator' });

@@ -86,3 +86,21 @@ pub fn ConfirmDialog(
         </dialog>
     }
 }
+
+/// A `.csv` list's address with the filters the screen shows (empty ones left out), for the
+/// console's "Download CSV": the admin's session cookie authorises it on this host.
+pub fn csv_link(path: &str, filters: &[(&str, Option<String>)]) -> String {
+    let query: Vec<String> = filters
+        .iter()
+        .filter_map(|(name, value)| {
+            value
+                .as_ref()
+                .map(|v| format!("{name}={}", String::from(js_sys::encode_uri_component(v))))
+        })
+        .collect();
+    if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", query.join("&"))
+    }
+}

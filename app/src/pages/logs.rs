@@ -3,7 +3,7 @@
 //! search finds the event the user saw.
 
 use crate::api::{list_audit, list_events};
-use crate::components::{ErrorNotice, Spinner};
+use crate::components::{ErrorNotice, Spinner, csv_link};
 use crate::types::{AuditQuery, EventQuery, HostInfo, SecurityEventType};
 use chrono::{DateTime, NaiveDate, Utc};
 use leptos::prelude::*;
@@ -36,7 +36,23 @@ fn FilterBar(
     kinds: Vec<(String, String)>,
     kind_label: &'static str,
     placeholder: &'static str,
+    /// The `.csv` list and the name of its kind parameter (`type` or `action`).
+    csv: (&'static str, &'static str),
 ) -> impl IntoView {
+    let csv_href = move || {
+        let f = filters.get();
+        let (path, kind_param) = csv;
+        let when = |text: &str, end| day(text, end).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        csv_link(
+            path,
+            &[
+                ("q", Some(f.q.trim().to_owned()).filter(|q| !q.is_empty())),
+                (kind_param, Some(f.kind.clone()).filter(|k| !k.is_empty())),
+                ("from", when(&f.from, false)),
+                ("to", when(&f.to, true)),
+            ],
+        )
+    };
     let draft = RwSignal::new(filters.get_untracked());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -62,6 +78,7 @@ fn FilterBar(
                 <input type="date" prop:value=move || draft.get().to on:input=move |ev| draft.update(|d| d.to = event_target_value(&ev))/>
             </label>
             <button type="submit" class="button">"Apply"</button>
+            <a class="button-secondary" href=csv_href download data-testid="csv">"Download CSV"</a>
         </form>
     }
 }
@@ -114,7 +131,7 @@ pub fn EventsPage() -> impl IntoView {
             <p class="crumbs">"Security › MFA error logs"</p>
             <h1>"MFA error logs"</h1>
             <p class="lead">"Every sign-in and MFA problem a user ran into, with the support reference they were shown."</p>
-            <FilterBar filters cursors kinds kind_label="Type" placeholder="Support reference, email or identifier"/>
+            <FilterBar filters cursors kinds kind_label="Type" placeholder="Support reference, email or identifier" csv=("/api/v1/events.csv", "type")/>
             <Suspense fallback=|| view! { <Spinner/> }>
                 {move || page.get().map(|result| match result {
                     Ok(page) if page.events.is_empty() => view! {
@@ -150,7 +167,7 @@ pub fn EventsPage() -> impl IntoView {
 }
 
 /// The actions the audit trail records, for its filter.
-const AUDIT_ACTIONS: [&str; 20] = [
+const AUDIT_ACTIONS: [&str; 26] = [
     "user.invited",
     "user.locked",
     "user.unlocked",
@@ -165,8 +182,14 @@ const AUDIT_ACTIONS: [&str; 20] = [
     "user.invite_resent",
     "user.access_link_generated",
     "user.invite_revoked",
+    "user.email_change_requested",
+    "user.email_change_resent",
+    "user.impersonation_started",
+    "user.impersonation_ended",
+    "session.revoked",
     "tenant.created",
     "tenant.mfa_enforcement_changed",
+    "tenant.settings_changed",
     "api_token.created",
     "api_token.revoked",
     "outbox.message_read",
@@ -198,7 +221,7 @@ pub fn AuditPage() -> impl IntoView {
             <p class="crumbs">"Security › Audit trail"</p>
             <h1>"Audit trail"</h1>
             <p class="lead">"Every change an admin or an API token made: who, what, where, when, and the values before and after."</p>
-            <FilterBar filters cursors kinds kind_label="Action" placeholder="Email, action or target id"/>
+            <FilterBar filters cursors kinds kind_label="Action" placeholder="Email, action or target id" csv=("/api/v1/audit.csv", "action")/>
             <Suspense fallback=|| view! { <Spinner/> }>
                 {move || page.get().map(|result| match result {
                     Ok(page) if page.entries.is_empty() => view! {

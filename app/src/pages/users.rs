@@ -6,7 +6,7 @@
 use super::user_actions::{Outcome, RowAction, Subject, Toast, action_runner, run};
 use crate::AppError;
 use crate::api::{list_tenants, list_users};
-use crate::components::{ConfirmDialog, ErrorNotice, Spinner};
+use crate::components::{ConfirmDialog, ErrorNotice, Spinner, csv_link};
 use crate::types::{HostInfo, MembershipStatus, MfaState, RealmKind, UserListQuery, UserPage, UserRow};
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
@@ -74,8 +74,18 @@ pub fn UsersPage() -> impl IntoView {
     let tenants = LocalResource::new(move || async move { if operator { list_tenants().await.ok() } else { None } });
     let restart = move || cursors.set(Vec::new());
     let (choose, dialogs) = action_runner(outcome, changed);
-    let csv_hint =
-        "CSV export of exactly these rows: GET /api/v1/users.csv with the same filters (Settings › API tokens).";
+    let csv_href = move || {
+        let q = query.get();
+        csv_link(
+            "/api/v1/users.csv",
+            &[
+                ("q", q.q.clone()),
+                ("tenantId", q.tenant_id.map(|t| t.to_string())),
+                ("status", q.status.map(|s| s.as_str().to_owned())),
+                ("mfa", q.mfa.map(|m| m.as_str().to_owned())),
+            ],
+        )
+    };
     view! {
         <main class="card wide" data-testid="users">
             <p class="crumbs">{if operator { "Settings › Users and Roles" } else { "Workspace › Users" }}</p>
@@ -125,7 +135,8 @@ pub fn UsersPage() -> impl IntoView {
                 })}
             </Suspense>
             {dialogs}
-            <p class="hint">{csv_hint}</p>
+            <p class="hint"><a href=csv_href download data-testid="csv">"Download CSV"</a>
+                " of every row these filters match (scripts: GET /api/v1/users.csv with the same filters)."</p>
         </main>
     }
     .into_any()

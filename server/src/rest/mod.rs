@@ -176,7 +176,9 @@ impl FromRequestParts<AppState> for ApiCaller {
             reference: None,
             sign_in_url: None,
         };
-        let header = parts.headers.get(AUTHORIZATION).ok_or_else(missing)?;
+        let Some(header) = parts.headers.get(AUTHORIZATION) else {
+            return Ok(Self(console_download(parts, state).await?.ok_or_else(missing)?));
+        };
         let token = header
             .to_str()
             .ok()
@@ -185,6 +187,33 @@ impl FromRequestParts<AppState> for ApiCaller {
             .ok_or_else(missing)?;
         Ok(Self(token_service::authenticate(state, token).await?))
     }
+}
+
+/// The console's "Download CSV": a `GET` of a `.csv` list with the admin's session cookie on
+/// the workspace's own host (the cookie is host-only). Reading is all a CSV does, so a
+/// cross-site link can at most start a download in the admin's own browser.
+async fn console_download(parts: &Parts, state: &AppState) -> Result<Option<Actor>, AppError> {
+    use app::server::services::{auth, sessions};
+    if parts.method != axum::http::Method::GET || !parts.uri.path().ends_with(".csv") {
+        return Ok(None);
+    }
+    let (Some(realm), Some(meta)) = (
+        parts.extensions.get::<app::server::Realm>(),
+        parts.extensions.get::<app::server::RequestMeta>(),
+    ) else {
+        return Ok(None);
+    };
+    let cookies = parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let Some(token) = sessions::cookie_value(&cookies, sessions::SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    auth::require_session(state, realm, meta, Some(token)).await.map(Some)
 }
 
 /// Query parameters, refused with a clear 400 when malformed or unknown.

@@ -497,3 +497,40 @@ async fn tenant_settings_set_policies_that_take_effect_and_refuse_bad_values() {
     assert_eq!(answer.body["policy"]["inviteLinkDays"], 14);
     assert_eq!(answer.body["isMfaEnforced"], true);
 }
+
+#[tokio::test]
+async fn the_console_downloads_csv_with_its_session_and_nothing_else_does() {
+    let app = spawn_app().await;
+    let admin = console(&app, "admin@demo-msp.test").await;
+    let get = |browser: &Browser, path: &str| {
+        let request = browser.client.get(format!("{}/api/v1{path}", browser.origin));
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.text().await.unwrap())
+        }
+    };
+    let (status, csv) = get(&admin, "/users.csv?q=acme.test&status=locked").await;
+    assert_eq!(status, 200, "{csv}");
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert!(csv.lines().nth(1).unwrap().starts_with("dave@acme.test,"), "{csv}");
+    let (status, _) = get(&admin, "/events.csv").await;
+    assert_eq!(status, 200);
+    // Only .csv lists, only GET: the rest of the API still wants a token.
+    let (status, _) = get(&admin, "/users").await;
+    assert_eq!(status, 401);
+    let response = admin
+        .client
+        .post(format!("{}/api/v1/users.csv", admin.origin))
+        .send()
+        .await
+        .unwrap();
+    assert!(matches!(response.status().as_u16(), 401 | 405), "{}", response.status());
+    // A member's session reads nothing; no session, nothing at all.
+    let member = app.browser("acme");
+    member.sign_in("bob@acme.test", DEMO_PASSWORD).await.unwrap();
+    let (status, _) = get(&member, "/users.csv").await;
+    assert_eq!(status, 403);
+    let (status, _) = get(&app.browser("admin"), "/users.csv").await;
+    assert_eq!(status, 401);
+}
