@@ -176,6 +176,14 @@ test('tenants: create, settings with policy overrides, Tenant › Users, and the
   for (const name of ['Administrator', 'Support', 'Read-only', 'Member']) {
     assert.ok(roles.some((r) => r.startsWith(name)), roles.join('\n'));
   }
+  const newRole = page.locator('section', { has: page.getByRole('heading', { name: 'New role' }) });
+  await newRole.getByLabel('Role name').fill('Helpdesk');
+  await newRole.getByRole('combobox').selectOption({ label: 'Acme Corp' });
+  await newRole.getByRole('checkbox', { name: /users\.read/ }).check();
+  await newRole.getByRole('checkbox', { name: /users\.support/ }).check();
+  await newRole.getByRole('button', { name: 'Create role' }).click();
+  await page.getByTestId('toast').getByText('The role Helpdesk was created.').waitFor();
+  await page.getByTestId('role-row').filter({ hasText: 'Custom · Acme Corp' }).waitFor();
   await screenshot(page, 'roles');
   await checkAccessibility(page, 'Roles');
   await context.close();

@@ -296,3 +296,19 @@ pub async fn update_tenant_settings(
     };
     crate::server::services::tenant_admin::update_settings(&ctx.state, &actor, &ctx.meta, tenant_id, settings).await
 }
+
+/// Roles tab: "New role".
+#[server]
+pub async fn create_role(
+    tenant_id: Option<Uuid>,
+    name: String,
+    #[server(default)] permissions: Vec<String>,
+) -> Result<RoleSummary, AppError> {
+    let (ctx, actor) = admin().await?;
+    let request = crate::types::NewRole {
+        tenant_id,
+        name,
+        permissions,
+    };
+    crate::server::services::custom_roles::create(&ctx.state, &actor, &ctx.meta, request).await
+}

@@ -257,6 +257,7 @@ pub fn register_server_functions() {
     register_explicit::<ResendEmailChange>();
     register_explicit::<ImpersonateUser>();
     register_explicit::<GetTenant>();
+    register_explicit::<CreateRole>();
     register_explicit::<UpdateTenantSettings>();
     register_explicit::<InviteUser>();
     register_explicit::<ResendInvite>();

@@ -2,10 +2,11 @@
 //! overrides) and the Roles tab of Settings › Users and Roles.
 
 use crate::AppError;
-use crate::api::{CreateTenant, get_tenant, list_roles, list_tenants, update_tenant_settings};
+use crate::api::{CreateTenant, create_role, get_tenant, list_roles, list_tenants, update_tenant_settings};
 use crate::components::{ErrorNotice, Spinner};
 use crate::types::{
-    DEFAULT_INVITE_LINK_DAYS, DEFAULT_TEMPORARY_PASSWORD_HOURS, HostInfo, SignInMode, TenantKind, TenantSummary,
+    DEFAULT_INVITE_LINK_DAYS, DEFAULT_TEMPORARY_PASSWORD_HOURS, HostInfo, PERMISSIONS, RoleSummary, SignInMode,
+    TenantKind, TenantSummary,
 };
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
@@ -238,7 +239,29 @@ pub fn RolesPage() -> impl IntoView {
     if host.viewer.is_none() {
         return view! { <Redirect path="/sign-in"/> }.into_any();
     }
-    let roles = LocalResource::new(|| list_roles(None));
+    let operator = host.realm.kind == crate::types::RealmKind::Operator;
+    let created = RwSignal::new(None::<Result<RoleSummary, AppError>>);
+    let roles = LocalResource::new(move || {
+        created.get();
+        list_roles(None)
+    });
+    let workspaces = LocalResource::new(move || async move { if operator { list_tenants().await.ok() } else { None } });
+    let name = RwSignal::new(String::new());
+    let workspace = RwSignal::new(None::<Uuid>);
+    let chosen = RwSignal::new(Vec::<&'static str>::new());
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let (tenant_id, role_name) = (workspace.get_untracked(), name.get_untracked());
+        let permissions = chosen.get_untracked().into_iter().map(str::to_owned).collect();
+        leptos::task::spawn_local(async move {
+            let result = create_role(tenant_id, role_name, permissions).await;
+            if result.is_ok() {
+                name.set(String::new());
+                chosen.set(Vec::new());
+            }
+            created.set(Some(result));
+        });
+    };
     view! {
         <main class="card wide" data-testid="roles">
             <p class="crumbs">"Settings › Users and Roles"</p>
@@ -255,7 +278,11 @@ pub fn RolesPage() -> impl IntoView {
                             <tbody>
                                 {list.into_iter().map(|role| view! {
                                     <tr data-testid="role-row">
-                                        <td>{role.name.clone()}<br/><span class="muted">{if role.builtin { "Built-in" } else { "Custom" }}</span></td>
+                                        <td>{role.name.clone()}<br/><span class="muted">{match (&role.workspace, role.builtin) {
+                                            (_, true) => "Built-in".to_owned(),
+                                            (Some(w), false) => format!("Custom · {w}"),
+                                            (None, false) => "Custom".to_owned(),
+                                        }}</span></td>
                                         <td>{if role.permissions.is_empty() { "Signs in and manages their own account".to_owned() } else { role.permissions.join(", ") }}</td>
                                         <td>{role.member_count.to_string()}</td>
                                     </tr>
@@ -267,6 +294,48 @@ pub fn RolesPage() -> impl IntoView {
                 })}
             </Suspense>
             <p class="hint">"Change a user's role from the Users tab (the row menu's Change Role). Every change is in the audit trail."</p>
+            {move || created.get().map(|result| match result {
+                Ok(role) => view! { <div class="notice toast" role="status" data-testid="toast"><p class="notice-message">{format!("The role {} was created.", role.name)}</p></div> }.into_any(),
+                Err(error) => view! { <div class="toast"><ErrorNotice error/></div> }.into_any(),
+            })}
+            <section class="panel" aria-labelledby="new-role-title">
+                <h2 id="new-role-title">"New role"</h2>
+                <form class="settings-form" on:submit=submit>
+                    <div class="form-row">
+                        <label>"Role name"
+                            <input required maxlength="60" autocomplete="off" prop:value=move || name.get()
+                                on:input=move |ev| name.set(event_target_value(&ev))/>
+                        </label>
+                        {operator.then(|| view! {
+                            <label>"Workspace"
+                                <select on:change=move |ev| workspace.set(event_target_value(&ev).parse().ok())>
+                                    <option value="">"The operator (admin console)"</option>
+                                    <Suspense fallback=|| ()>
+                                        {move || workspaces.get().flatten().map(|list| list.into_iter().filter(|t| t.kind != TenantKind::Operator).map(|t| view! {
+                                            <option value=t.id.to_string()>{t.name}</option>
+                                        }).collect_view())}
+                                    </Suspense>
+                                </select>
+                            </label>
+                        })}
+                    </div>
+                    <fieldset>
+                        <legend>"Permissions"</legend>
+                        {PERMISSIONS.iter().map(|&(permission, meaning)| view! {
+                            <label class="check">
+                                <input type="checkbox" prop:checked=move || chosen.with(|c| c.contains(&permission))
+                                    on:change=move |ev| {
+                                        let on = event_target_checked(&ev);
+                                        chosen.update(|c| { c.retain(|p| *p != permission); if on { c.push(permission) } });
+                                    }/>
+                                " "<code>{permission}</code>" "{meaning}
+                            </label>
+                        }).collect_view()}
+                        <p class="hint">"A role grants at most what your own role holds."</p>
+                    </fieldset>
+                    <button type="submit" class="button">"Create role"</button>
+                </form>
+            </section>
         </main>
     }
     .into_any()

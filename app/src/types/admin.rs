@@ -475,7 +475,42 @@ pub struct RoleSummary {
     pub permissions: Vec<String>,
     /// Memberships holding the role, in the caller's scope.
     pub member_count: u64,
+    /// The workspace a custom role belongs to.
+    pub workspace: Option<String>,
 }
+
+/// `POST /api/v1/roles`: a custom role for one workspace, with permissions no wider than the
+/// caller's own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewRole {
+    /// The workspace; the caller's own when left out.
+    #[serde(default)]
+    pub tenant_id: Option<Uuid>,
+    /// 2 to 60 characters, unique in the workspace.
+    pub name: String,
+    /// Permission names, e.g. `users.read`, `users.support` (see the Roles tab).
+    pub permissions: Vec<String>,
+}
+
+/// Every permission a role may hold, with what it allows, for the Roles tab.
+pub const PERMISSIONS: [(&str, &str); 11] = [
+    ("users.read", "See users, their status and sessions"),
+    (
+        "users.support",
+        "Reset passwords and MFA, unlock, resend invites, end sessions",
+    ),
+    ("users.manage", "Invite, change roles and emails, remove users"),
+    ("users.impersonate", "Impersonate tenant users (operator admins only)"),
+    ("roles.manage", "Create custom roles"),
+    ("tenants.read", "See workspaces"),
+    ("tenants.manage", "Create workspaces and change their settings"),
+    ("settings.manage", "Change deployment settings"),
+    ("events.read", "Read the MFA error logs"),
+    ("audit.read", "Read the audit trail"),
+    ("tokens.manage", "Create and revoke API tokens"),
+];
 
 /// `POST /api/v1/users/{id}/role`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,11 +5,13 @@ use super::{ApiCaller, ApiQuery, optional_json, path_id, required_json};
 use crate::http_errors::ApiError;
 use app::AppError;
 use app::server::entities::memberships;
-use app::server::services::{account_actions, directory, email_change, invites, recovery, temporary_passwords};
+use app::server::services::{
+    account_actions, custom_roles, directory, email_change, invites, recovery, temporary_passwords,
+};
 use app::server::{Actor, AppState, RequestMeta};
 use app::types::{
     AccessLink, BULK_LIMIT, BulkMfaReset, BulkResult, BulkResults, EmailChangeRequest, InviteOutcome, InviteRequest,
-    MfaResetLevel, PendingEmailChange, RemovedUser, RoleChange, RoleSummary, TemporaryPassword, UserDetail,
+    MfaResetLevel, NewRole, PendingEmailChange, RemovedUser, RoleChange, RoleSummary, TemporaryPassword, UserDetail,
     UserListQuery, UserPage, UserProfile, UserRow,
 };
 use axum::body::Bytes;
@@ -43,7 +45,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(reset_cooldown))
         .routes(routes!(enable_access))
         .routes(routes!(change_role))
-        .routes(routes!(roles))
+        .routes(routes!(roles, create_role))
         .routes(routes!(change_email))
         .routes(routes!(resend_email_change))
         .routes(routes!(revoke_session))
@@ -499,4 +501,19 @@ async fn revoke_session(
     let session_id = path_id(&session, "session")?;
     directory::revoke_session(&state, &actor, &meta, user_id, session_id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A custom role for one workspace (the token's own when `tenantId` is left out), with
+/// permissions no wider than the caller's.
+#[utoipa::path(post, path = "/roles", tag = "users", request_body = NewRole,
+    responses((status = 201, body = RoleSummary)))]
+async fn create_role(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    Extension(meta): Extension<RequestMeta>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<RoleSummary>), ApiError> {
+    let request: NewRole = required_json(&body)?;
+    let role = custom_roles::create(&state, &actor, &meta, request).await?;
+    Ok((StatusCode::CREATED, Json(role)))
 }

@@ -534,3 +534,123 @@ async fn the_console_downloads_csv_with_its_session_and_nothing_else_does() {
     let (status, _) = get(&app.browser("admin"), "/users.csv").await;
     assert_eq!(status, 401);
 }
+
+async fn create_role(
+    browser: &Browser,
+    tenant_id: &str,
+    name: &str,
+    permissions: &[&str],
+) -> Result<app::types::RoleSummary, (u16, app::AppError)> {
+    let mut form = vec![
+        ("tenant_id".to_owned(), tenant_id.to_owned()),
+        ("name".to_owned(), name.to_owned()),
+    ];
+    for (i, p) in permissions.iter().enumerate() {
+        form.push((format!("permissions[{i}]"), (*p).to_owned()));
+    }
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    browser.call::<CreateRole, _>(&pairs).await
+}
+
+#[tokio::test]
+async fn custom_roles_grant_what_they_say_and_never_more_than_their_creator_holds() {
+    use app::types::RoleSummary;
+    let app = spawn_app().await;
+    let admin = console(&app, "admin@demo-msp.test").await;
+    let acme = app.tenant_id("acme").await.to_string();
+    for (name, permissions, status) in [
+        ("", &["users.read"][..], 422),
+        ("Helpdesk", &["users.fly"][..], 422),
+        ("support", &["users.read"][..], 409),
+    ] {
+        let (got, error) = create_role(&admin, &acme, name, permissions).await.unwrap_err();
+        assert_eq!(got, status, "{name}: {}", error.message());
+    }
+    let support = console(&app, "support@demo-msp.test").await;
+    let (status, _) = create_role(&support, &acme, "Helpdesk", &["users.read"])
+        .await
+        .unwrap_err();
+    assert_eq!(status, 403, "support holds no roles.manage");
+    assert_eq!(audited(&app, "role.created").await, 0);
+
+    let helpdesk = create_role(
+        &admin,
+        &acme,
+        "Helpdesk",
+        &["users.read", "users.support", "users.read"],
+    )
+    .await
+    .unwrap();
+    assert_eq!(helpdesk.permissions, ["users.read", "users.support"]);
+    assert_eq!(helpdesk.workspace.as_deref(), Some("Acme Corp"));
+    let (status, _) = create_role(&admin, &acme, "helpdesk", &[]).await.unwrap_err();
+    assert_eq!(status, 409, "names are unique in the workspace");
+    let listed: Vec<RoleSummary> = admin.call::<ListRoles, _>(&[("tenant_id", &acme)]).await.unwrap();
+    assert!(listed.iter().any(|r| r.id == helpdesk.id && !r.builtin));
+    let initech = app.tenant_id("initech").await.to_string();
+    let elsewhere: Vec<RoleSummary> = admin.call::<ListRoles, _>(&[("tenant_id", &initech)]).await.unwrap();
+    assert!(
+        elsewhere.iter().all(|r| r.id != helpdesk.id),
+        "a custom role stays in its workspace"
+    );
+
+    // Bob gets it: he may unlock, not invite.
+    let bob = app.user_id("bob@acme.test").await.to_string();
+    let role = helpdesk.id.to_string();
+    admin
+        .call::<ChangeRole, ()>(&[("user_id", &bob), ("tenant_id", &acme), ("role_id", &role)])
+        .await
+        .unwrap();
+    let bob_browser = app.browser("acme");
+    bob_browser.sign_in("bob@acme.test", DEMO_PASSWORD).await.unwrap();
+    let dave = app.user_id("dave@acme.test").await.to_string();
+    bob_browser
+        .call::<UnlockAccount, ()>(&[("user_id", &dave), ("tenant_id", &acme)])
+        .await
+        .unwrap();
+    let (status, _) = bob_browser
+        .call::<InviteUser, app::types::InviteOutcome>(&[("email", "new@acme.test"), ("display_name", "New")])
+        .await
+        .unwrap_err();
+    assert_eq!(status, 403);
+
+    // A role manager cannot hand out what they do not hold.
+    let managers = create_role(&admin, &acme, "Role managers", &["roles.manage", "users.read"])
+        .await
+        .unwrap();
+    let role = managers.id.to_string();
+    admin
+        .call::<ChangeRole, ()>(&[("user_id", &bob), ("tenant_id", &acme), ("role_id", &role)])
+        .await
+        .unwrap();
+    let bob_browser = app.browser("acme");
+    bob_browser.sign_in("bob@acme.test", DEMO_PASSWORD).await.unwrap();
+    let (status, error) = create_role(&bob_browser, &acme, "Power", &["users.manage"])
+        .await
+        .unwrap_err();
+    assert_eq!(status, 403, "{}", error.message());
+    create_role(&bob_browser, &acme, "Readers", &["users.read"])
+        .await
+        .unwrap();
+
+    // The REST twin.
+    let token = api_token(&app, "admin@demo-msp.test", "admin").await;
+    let answer = api_call(
+        &app,
+        Method::POST,
+        &token,
+        "/roles",
+        Some(json!({ "tenantId": acme, "name": "Auditors", "permissions": ["audit.read"] })),
+    )
+    .await;
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    let answer = api_call(
+        &app,
+        Method::POST,
+        &token,
+        "/roles",
+        Some(json!({ "name": "X", "permissions": [] })),
+    )
+    .await;
+    assert_eq!(answer.status, 422);
+}

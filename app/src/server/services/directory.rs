@@ -671,10 +671,19 @@ pub async fn roles(state: &AppState, actor: &Actor, tenant_id: Option<Uuid>) -> 
         .all(db)
         .await
         .map_err(db_error)?;
+    let owners: HashMap<Uuid, String> = tenants::Entity::find()
+        .filter(tenants::Column::Id.is_in(all.iter().filter_map(|r| r.tenant_id)))
+        .all(db)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(|t| (t.id, t.name))
+        .collect();
     Ok(all
         .into_iter()
         .filter(|role| tenant.as_ref().is_none_or(|t| super::roles::may_hold(role, t)))
         .map(|role| RoleSummary {
+            workspace: role.tenant_id.and_then(|id| owners.get(&id).cloned()),
             member_count: Ord::max(counts.get(&role.id).copied().unwrap_or(0), 0) as u64,
             permissions: role
                 .permissions
