@@ -1,6 +1,6 @@
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { useLatchkey, screenshot, signIn } = require('./harness.cjs');
+const { useLatchkey, screenshot, signIn, checkAccessibility } = require('./harness.cjs');
 
 const env = useLatchkey();
 
@@ -27,6 +27,7 @@ test('an admin creates an API token, uses it in the interactive docs, and revoke
   await page.getByTestId('token-row').first().waitFor();
   assert.match(await page.getByTestId('token-row').first().innerText(), /nightly MFA report[\s\S]*Read-only[\s\S]*Never/);
   await screenshot(page, 'api-tokens-created');
+  await checkAccessibility(page, 'API tokens');
 
   // The docs are served by Latchkey itself; authorize with the new token and call /users/me.
   const docsPromise = context.waitForEvent('page');

@@ -1,6 +1,6 @@
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { useLatchkey, screenshot, signIn } = require('./harness.cjs');
+const { useLatchkey, screenshot, signIn, checkAccessibility } = require('./harness.cjs');
 
 const env = useLatchkey();
 
@@ -116,6 +116,7 @@ test('Settings > Outbox lists the mail with its status and opens a message', asy
   await page.getByTestId('message-view').waitFor();
   assert.match(await page.getByTestId('message-view').innerText(), /accept-invite#token=/);
   await screenshot(page, 'outbox');
+  await checkAccessibility(page, 'Outbox');
   await page.getByRole('tab', { name: /Failed/ }).click();
   await page.getByTestId('empty').waitFor();
   await context.close();

@@ -1,6 +1,6 @@
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { useLatchkey, screenshot, signIn } = require('./harness.cjs');
+const { useLatchkey, screenshot, signIn, checkAccessibility } = require('./harness.cjs');
 
 const env = useLatchkey();
 
@@ -24,6 +24,7 @@ test('a support reference pasted into the MFA error logs finds the event; the au
   assert.equal(await admin.getByTestId('event-row').count(), 1);
   assert.match(await admin.getByTestId('event-row').innerText(), /Login Failed[\s\S]*bob@acme\.test[\s\S]*acme/);
   await screenshot(admin, 'mfa-error-logs-reference');
+  await checkAccessibility(admin, 'MFA error logs');
 
   await admin.getByLabel('Search', { exact: true }).fill('');
   await admin.getByLabel('Type').selectOption({ label: 'Account Lock' });
@@ -48,5 +49,6 @@ test('a support reference pasted into the MFA error logs finds the event; the au
   await admin.getByRole('button', { name: 'Apply' }).click();
   await admin.getByTestId('audit-row').first().waitFor();
   await screenshot(admin, 'audit-trail');
+  await checkAccessibility(admin, 'Audit trail');
   await context.close();
 });

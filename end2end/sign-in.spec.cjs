@@ -1,6 +1,6 @@
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { useLatchkey, screenshot, signIn } = require('./harness.cjs');
+const { useLatchkey, screenshot, signIn, checkAccessibility } = require('./harness.cjs');
 
 const env = useLatchkey();
 
@@ -19,11 +19,13 @@ test('an admin signs in on admin.localhost and sees the console and My account',
   assert.match(await page.getByTestId('home').innerText(), /Admin console/);
   assert.equal(await page.getByTestId('viewer-name').innerText(), 'Ada Administrator');
   await screenshot(page, 'admin-home');
+  await checkAccessibility(page, 'Console overview');
   await page.getByTestId('home').getByRole('link', { name: 'My account' }).click();
   await page.getByTestId('account').waitFor();
   await page.getByTestId('profile-email').waitFor();
   assert.equal(await page.getByTestId('profile-email').innerText(), 'admin@demo-msp.test');
   await screenshot(page, 'admin-my-account');
+  await checkAccessibility(page, 'My account (console)');
   await page.getByTestId('sign-out').click();
   await page.getByTestId('sign-in').waitFor();
   await context.close();

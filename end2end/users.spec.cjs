@@ -27,6 +27,12 @@ test('the users list: filters, counts, row menus by status, confirmations and to
   await page.getByRole('tab', { name: 'Locked (1)' }).waitFor();
   assert.equal(await page.getByRole('tab', { name: /^All/ }).innerText(), 'All (7)');
   await screenshot(page, 'users-acme');
+  // The role filter.
+  await page.getByLabel('Role', { exact: true }).selectOption({ label: 'Administrator' });
+  await page.getByRole('tab', { name: 'All (1)' }).waitFor();
+  await page.locator('[data-testid="user-row"][data-email="owner@acme.test"]').waitFor();
+  await page.getByLabel('Role', { exact: true }).selectOption({ label: 'Any' });
+  await page.getByRole('tab', { name: 'All (7)' }).waitFor();
   await checkAccessibility(page, 'Users');
 
   // Locked: exactly the Locked items; Reset MFA stays visible, disabled, with the reason.

@@ -5,7 +5,7 @@
 
 use super::user_actions::{Outcome, RowAction, Subject, Toast, action_runner, run};
 use crate::AppError;
-use crate::api::{list_tenants, list_users};
+use crate::api::{list_roles, list_tenants, list_users};
 use crate::components::{ConfirmDialog, ErrorNotice, Spinner, csv_link};
 use crate::types::{HostInfo, MembershipStatus, MfaState, RealmKind, UserListQuery, UserPage, UserRow};
 use leptos::prelude::*;
@@ -53,6 +53,7 @@ pub fn UsersPage() -> impl IntoView {
     });
     let status = RwSignal::new(None::<MembershipStatus>);
     let mfa = RwSignal::new(None::<MfaState>);
+    let role = RwSignal::new(None::<Uuid>);
     let tenant = RwSignal::new(linked_tenant);
     let cursors = RwSignal::new(Vec::<String>::new());
     let changed = RwSignal::new(0u32);
@@ -64,6 +65,7 @@ pub fn UsersPage() -> impl IntoView {
         tenant_id: tenant.get(),
         status: status.get(),
         mfa: mfa.get(),
+        role_id: role.get(),
         cursor: cursors.get().last().cloned(),
         ..Default::default()
     });
@@ -72,6 +74,8 @@ pub fn UsersPage() -> impl IntoView {
         list_users(query.get())
     });
     let tenants = LocalResource::new(move || async move { if operator { list_tenants().await.ok() } else { None } });
+    // The roles the chosen workspace allows (every role, across workspaces).
+    let roles = LocalResource::new(move || list_roles(tenant.get()));
     let restart = move || cursors.set(Vec::new());
     let (choose, dialogs) = action_runner(outcome, changed);
     let csv_href = move || {
@@ -83,6 +87,7 @@ pub fn UsersPage() -> impl IntoView {
                 ("tenantId", q.tenant_id.map(|t| t.to_string())),
                 ("status", q.status.map(|s| s.as_str().to_owned())),
                 ("mfa", q.mfa.map(|m| m.as_str().to_owned())),
+                ("roleId", q.role_id.map(|r| r.to_string())),
             ],
         )
     };
@@ -119,6 +124,18 @@ pub fn UsersPage() -> impl IntoView {
                         </select>
                     </label>
                 })}
+                <label>"Role"
+                    <select on:change=move |ev| { role.set(event_target_value(&ev).parse().ok()); restart(); }>
+                        <option value="">"Any"</option>
+                        <Suspense fallback=|| ()>
+                            {move || roles.get().and_then(Result::ok).map(|list| list.into_iter().map(|r| {
+                                let id = r.id;
+                                let label = match r.workspace { Some(w) => format!("{} ({w})", r.name), None => r.name };
+                                view! { <option value=id.to_string() selected=move || role.get() == Some(id)>{label}</option> }
+                            }).collect_view())}
+                        </Suspense>
+                    </select>
+                </label>
                 <label>"MFA"
                     <select on:change=move |ev| { mfa.set(event_target_value(&ev).parse().ok()); restart(); }>
                         <option value="">"Any"</option>

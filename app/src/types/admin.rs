@@ -654,6 +654,15 @@ impl PolicyOverrides {
 pub struct TenantSettings {
     pub sign_in_mode: SignInMode,
     pub is_mfa_enforced: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "object")]
     pub policy: PolicyOverrides,
+}
+
+/// Reads a nested struct from a JSON object only: serde would also take an array of its fields.
+fn object<'de, D: serde::Deserializer<'de>, T: serde::de::DeserializeOwned>(d: D) -> Result<T, D::Error> {
+    let value = serde_json::Value::deserialize(d)?;
+    if !value.is_object() {
+        return Err(serde::de::Error::custom("expected a JSON object"));
+    }
+    serde_json::from_value(value).map_err(serde::de::Error::custom)
 }

@@ -244,8 +244,11 @@ pub fn optional_json<T: Default + DeserializeOwned>(body: &Bytes) -> Result<T, A
 
 /// Reads a required JSON body with the same clear 400 for malformed JSON and unknown fields.
 pub fn required_json<T: DeserializeOwned>(body: &Bytes) -> Result<T, AppError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(AppError::bad_request("Send a JSON body."));
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => return Err(AppError::bad_request("Send a JSON body.")),
+        // serde reads a struct from an array of its fields in order; the API takes objects only.
+        Some(b'[') => return Err(AppError::bad_request("The JSON body must be an object.")),
+        Some(_) => {}
     }
     serde_json::from_slice(body).map_err(|e| AppError::bad_request(format!("The JSON body could not be read: {e}")))
 }

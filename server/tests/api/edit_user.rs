@@ -491,6 +491,18 @@ async fn tenant_settings_set_policies_that_take_effect_and_refuse_bad_values() {
     )
     .await;
     assert_eq!(answer.status, 400);
+    // Found by schemathesis: serde also reads a struct from an array of its fields.
+    let answer = api_call(
+        &app,
+        Method::PUT,
+        &token,
+        &path,
+        Some(json!({ "signInMode": "password", "isMfaEnforced": true, "policy": [null, null] })),
+    )
+    .await;
+    assert_eq!(answer.status, 400, "{}", answer.body);
+    let answer = api_call(&app, Method::PUT, &token, &path, Some(json!(["password", true]))).await;
+    assert_eq!(answer.status, 400, "{}", answer.body);
     let body = json!({ "signInMode": "password", "isMfaEnforced": true, "policy": { "inviteLinkDays": 14 } });
     let answer = api_call(&app, Method::PUT, &token, &path, Some(body)).await;
     assert_eq!(answer.status, 200, "{}", answer.body);
