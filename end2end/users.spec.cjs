@@ -28,10 +28,10 @@ test('the users list: filters, counts, row menus by status, confirmations and to
   assert.equal(await page.getByRole('tab', { name: /^All/ }).innerText(), 'All (7)');
   await screenshot(page, 'users-acme');
   // The role filter.
-  await page.getByLabel('Role', { exact: true }).selectOption({ label: 'Administrator' });
+  await page.getByRole('combobox', { name: /^Role/ }).selectOption({ label: 'Administrator' });
   await page.getByRole('tab', { name: 'All (1)' }).waitFor();
   await page.locator('[data-testid="user-row"][data-email="owner@acme.test"]').waitFor();
-  await page.getByLabel('Role', { exact: true }).selectOption({ label: 'Any' });
+  await page.getByRole('combobox', { name: /^Role/ }).selectOption({ label: 'Any' });
   await page.getByRole('tab', { name: 'All (7)' }).waitFor();
   await checkAccessibility(page, 'Users');
 
