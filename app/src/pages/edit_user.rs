@@ -20,6 +20,18 @@ fn when(at: chrono::DateTime<chrono::Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
+/// Runs an action of this page: its outcome goes to the toast and the user is read again.
+fn report(
+    outcome: RwSignal<Option<Result<Outcome, AppError>>>,
+    changed: RwSignal<u32>,
+    action: impl std::future::Future<Output = Result<Outcome, AppError>> + 'static,
+) {
+    leptos::task::spawn_local(async move {
+        outcome.set(Some(action.await));
+        changed.update(|n| *n += 1);
+    });
+}
+
 fn fix_action(fix: AccessFix) -> Option<RowAction> {
     Some(match fix {
         AccessFix::UnlockAccount => RowAction::Unlock,
@@ -259,7 +271,7 @@ fn Profile(
         ev.prevent_default();
         busy.set(true);
         let email = new_email.get_untracked();
-        leptos::task::spawn_local(async move {
+        report(outcome, changed, async move {
             let result = request_email_change(user_id, email).await.map(|pending| Outcome {
                 message: format!(
                     "A confirmation link was sent to {}. The email changes when it is used, before {}.",
@@ -272,21 +284,18 @@ fn Profile(
                 new_email.set(String::new());
             }
             busy.set(false);
-            outcome.set(Some(result));
-            changed.update(|n| *n += 1);
+            result
         });
     };
     let resend = move |_| {
-        leptos::task::spawn_local(async move {
-            let result = resend_email_change(user_id).await.map(|pending| Outcome {
+        report(outcome, changed, async move {
+            resend_email_change(user_id).await.map(|pending| Outcome {
                 message: format!(
                     "The confirmation link was sent again to {}. The older link no longer works.",
                     pending.new_email
                 ),
                 value: None,
-            });
-            outcome.set(Some(result));
-            changed.update(|n| *n += 1);
+            })
         });
     };
     view! {
@@ -372,13 +381,11 @@ fn Sessions(
                                     <td class="col-optional">{s.ip.unwrap_or_else(|| "—".into())}</td>
                                     <td class="col-optional ua">{s.user_agent.unwrap_or_else(|| "—".into())}</td>
                                     <td><button type="button" class="button-secondary" on:click=move |_| {
-                                        leptos::task::spawn_local(async move {
-                                            let result = revoke_user_session(user_id, id).await.map(|()| Outcome {
+                                        report(outcome, changed, async move {
+                                            revoke_user_session(user_id, id).await.map(|()| Outcome {
                                                 message: "The session was ended.".into(),
                                                 value: None,
-                                            });
-                                            outcome.set(Some(result));
-                                            changed.update(|n| *n += 1);
+                                            })
                                         });
                                     }>"Revoke"</button></td>
                                 </tr>

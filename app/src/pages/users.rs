@@ -207,6 +207,7 @@ async fn run_bulk(action: BulkAction, subjects: Vec<Subject>) -> Vec<BulkLine> {
     if action == BulkAction::ResetMfa {
         // One call per workspace, as `PUT /api/v1/users/mfa/reset` answers per id.
         let mut tenants: Vec<Uuid> = subjects.iter().map(|s| s.tenant_id).collect();
+        tenants.sort_unstable();
         tenants.dedup();
         for tenant_id in tenants {
             let group: Vec<&Subject> = subjects.iter().filter(|s| s.tenant_id == tenant_id).collect();

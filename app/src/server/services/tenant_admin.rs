@@ -149,11 +149,7 @@ pub async fn set_mfa(
     tenant_id: Uuid,
     setting: TenantMfaSetting,
 ) -> Result<TenantSummary, AppError> {
-    let in_scope = actor.tenant.kind == TenantKind::Operator.as_str() || actor.tenant.id == tenant_id;
-    if !in_scope {
-        return Err(AppError::not_found("No such workspace."));
-    }
-    require(actor, TENANTS_MANAGE, tenant_id)?;
+    require_manager(actor, tenant_id)?;
     let enforced = setting.is_mfa_enforced;
     // The write comes first, so that SQLite takes its write lock at the start of the
     // transaction instead of failing to upgrade a read snapshot that another writer moved on.
@@ -206,11 +202,7 @@ pub async fn update_settings(
     tenant_id: Uuid,
     settings: TenantSettings,
 ) -> Result<TenantSummary, AppError> {
-    let in_scope = actor.tenant.kind == TenantKind::Operator.as_str() || actor.tenant.id == tenant_id;
-    if !in_scope {
-        return Err(AppError::not_found("No such workspace."));
-    }
-    require(actor, TENANTS_MANAGE, tenant_id)?;
+    require_manager(actor, tenant_id)?;
     settings
         .policy
         .check()
@@ -266,4 +258,14 @@ pub async fn update_settings(
     }
     txn.commit().await.map_err(db_error)?;
     get(state, actor, tenant_id).await
+}
+
+/// A workspace's settings are changed by the operator's admins, or its own, with
+/// `tenants.manage`; another workspace is not found.
+fn require_manager(actor: &Actor, tenant_id: Uuid) -> Result<(), AppError> {
+    let in_scope = actor.tenant.kind == TenantKind::Operator.as_str() || actor.tenant.id == tenant_id;
+    if !in_scope {
+        return Err(AppError::not_found("No such workspace."));
+    }
+    require(actor, TENANTS_MANAGE, tenant_id)
 }
