@@ -121,6 +121,38 @@ async function startLatchkey() {
   };
 }
 
+// Starts the test OpenID provider (end2end/idp/oidc-idp.mjs, on the certified oidc-provider
+// package) on a random loopback port. It exits with this process.
+async function startIdp() {
+  const child = spawn(process.execPath, [path.join(__dirname, 'idp', 'oidc-idp.mjs')],
+    { env: { ...process.env, IDP_PORT: '0' }, stdio: ['pipe', 'pipe', 'inherit'] });
+  const issuer = await new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const match = out.match(/^IDP_READY (\S+)/m);
+      if (match) resolve(match[1]);
+    });
+    child.once('exit', () => reject(new Error(`the test IdP exited: ${out}`)));
+  });
+  const post = (p, body) => fetch(`${issuer}${p}`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+  });
+  return {
+    issuer,
+    // Dynamic client registration for one workspace's callback.
+    async register(redirectUri) {
+      const res = await post('/reg', {
+        redirect_uris: [redirectUri], token_endpoint_auth_method: 'client_secret_basic',
+        grant_types: ['authorization_code'], response_types: ['code'],
+      });
+      if (res.status !== 201) throw new Error(`registration failed: ${res.status} ${await res.text()}`);
+      return res.json();
+    },
+    stop() { child.kill('SIGTERM'); },
+  };
+}
+
 async function startBrowser() {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -136,7 +168,9 @@ async function screenshot(page, name) {
 
 // Runs axe-core on the page and fails on any serious or critical violation, naming each.
 async function checkAccessibility(page, name) {
-  await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
+  // Evaluated over the DevTools protocol: the page's Content-Security-Policy (rightly) refuses
+  // an injected inline script.
+  await page.evaluate(fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8'));
   const violations = await page.evaluate(async () => {
     const result = await window.axe.run(document, { resultTypes: ['violations'] });
     return result.violations
@@ -168,4 +202,4 @@ function useLatchkey() {
   return env;
 }
 
-module.exports = { startLatchkey, startBrowser, useLatchkey, screenshot, signIn, checkAccessibility, DEMO_PASSWORD };
+module.exports = { startLatchkey, startBrowser, startIdp, useLatchkey, screenshot, signIn, checkAccessibility, DEMO_PASSWORD };

@@ -33,12 +33,13 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
 fi
 
 # wasm-opt from npm: Debian's binaryen 108 produces modules Chromium refuses. playwright-core
-# drives Debian's Chromium in the end-to-end tests; axe-core checks each screen's accessibility.
+# drives Debian's Chromium in the end-to-end tests; axe-core checks each screen's accessibility;
+# oidc-provider is the OpenID provider the SSO tests sign in through (end2end/idp/).
 if [ ! -x "$CACHE/node/node_modules/.bin/wasm-opt" ] || [ ! -d "$CACHE/node/node_modules/playwright-core" ] \
-    || [ ! -f "$CACHE/node/node_modules/axe-core/axe.min.js" ]; then
-  say "installing binaryen, playwright-core and axe-core from npm"
+    || [ ! -f "$CACHE/node/node_modules/axe-core/axe.min.js" ] || [ ! -d "$CACHE/node/node_modules/oidc-provider" ]; then
+  say "installing binaryen, playwright-core, axe-core and oidc-provider from npm"
   (cd "$CACHE/node" && { [ -f package.json ] || echo '{"private":true}' > package.json; } \
-    && npm install --no-audit --no-fund --silent binaryen@132 playwright-core@1 axe-core@4 >&2)
+    && npm install --no-audit --no-fund --silent binaryen@132 playwright-core@1 axe-core@4 oidc-provider@9 >&2)
 fi
 
 # aiosmtpd is the SMTP server the mail tests deliver to; schemathesis fuzzes the REST API

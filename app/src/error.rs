@@ -23,6 +23,8 @@ pub enum AuthFailure {
     MfaRequired,
     /// The workspace enforces MFA and the user has no factor yet.
     MfaEnrollmentRequired,
+    /// Single sign-on through the identity provider did not end in a session.
+    SsoFailed,
 }
 
 impl AuthFailure {
@@ -39,6 +41,7 @@ impl AuthFailure {
             Self::TemporaryPasswordExpired => "temporary_password_expired",
             Self::MfaRequired => "mfa_required",
             Self::MfaEnrollmentRequired => "mfa_enrollment_required",
+            Self::SsoFailed => "sso_failed",
         }
     }
 
@@ -57,12 +60,17 @@ impl AuthFailure {
             }
             Self::MfaRequired => "Enter the code from your authenticator app to continue.",
             Self::MfaEnrollmentRequired => "Set up multi-factor authentication to continue.",
+            Self::SsoFailed => "Single sign-on did not sign you in.",
         }
     }
 
     pub fn status(self) -> u16 {
         match self {
-            Self::InvalidCredentials | Self::SessionExpired | Self::NotSignedIn | Self::TemporaryPasswordExpired => 401,
+            Self::InvalidCredentials
+            | Self::SessionExpired
+            | Self::NotSignedIn
+            | Self::TemporaryPasswordExpired
+            | Self::SsoFailed => 401,
             Self::Locked => 423,
             Self::Disabled
             | Self::SsoRequired

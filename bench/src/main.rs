@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod enumeration;
+
 fn median(mut samples: Vec<f64>) -> f64 {
     samples.sort_by(f64::total_cmp);
     samples[samples.len() / 2]
@@ -60,39 +62,60 @@ fn web_assets(dist: &Path) -> Vec<(String, usize, usize)> {
     assets
 }
 
-fn idle_rss(server: &Path) -> Result<u64, String> {
-    let dir = std::env::temp_dir().join(format!("latchkey-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let db = format!("sqlite://{}?mode=rwc", dir.join("bench.db").display());
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-    drop(listener);
-    let run = |args: &[&str]| {
-        Command::new(server)
-            .args(args)
-            .env("LATCHKEY_DATABASE_URL", &db)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .status()
-    };
-    run(&["demo"]).map_err(|e| e.to_string())?;
-    let mut child = Command::new(server)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env("LATCHKEY_DATABASE_URL", &db)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() && started.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(50));
+/// A release server on a random port with the demo data, stopped when dropped.
+struct Server {
+    child: std::process::Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Server {
+    fn start(binary: &Path) -> Result<Self, String> {
+        let dir = std::env::temp_dir().join(format!(
+            "latchkey-bench-{}-{}",
+            std::process::id(),
+            Instant::now().elapsed().as_nanos()
+        ));
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let db = format!("sqlite://{}?mode=rwc", dir.join("bench.db").display());
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        drop(listener);
+        let command = |args: &[&str]| {
+            let mut command = Command::new(binary);
+            command
+                .args(args)
+                .env("LATCHKEY_DATABASE_URL", &db)
+                .env("LATCHKEY_BASE_DOMAIN", format!("localhost:{port}"))
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::null());
+            command
+        };
+        command(&["demo"]).status().map_err(|e| e.to_string())?;
+        let child = command(&["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() && started.elapsed() < Duration::from_secs(20)
+        {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(Self { child, port, dir })
     }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+        std::fs::remove_dir_all(&self.dir).ok();
+    }
+}
+
+fn idle_rss(binary: &Path) -> Result<u64, String> {
+    let server = Server::start(binary)?;
     std::thread::sleep(Duration::from_secs(2));
-    let rss = rss_kib(child.id());
-    child.kill().ok();
-    child.wait().ok();
-    std::fs::remove_dir_all(&dir).ok();
-    rss.ok_or_else(|| "could not read the server's RSS".into())
+    rss_kib(server.child.id()).ok_or_else(|| "could not read the server's RSS".into())
 }
 
 fn main() {
@@ -147,7 +170,37 @@ fn main() {
         Ok(kib) => println!("server RSS idle (SQLite, demo data)  {:.1} MB", *kib as f64 / 1024.0),
         Err(e) => println!("server RSS idle                      not measured: {e}"),
     }
+    let enumeration = match Server::start(&server) {
+        Ok(running) => enumeration::measure(running.port),
+        Err(e) => Err(e),
+    };
+    let enumeration = match enumeration {
+        Ok(timings) => {
+            for t in &timings {
+                println!(
+                    "{:<36} known {:.1} ms, unknown {:.1} ms median ({} each): {:+.1}%",
+                    t.page,
+                    t.known_ms,
+                    t.unknown_ms,
+                    t.samples,
+                    t.difference_percent()
+                );
+            }
+            serde_json::to_value(
+                timings
+                    .iter()
+                    .map(|t| serde_json::json!({ "page": t.page, "known_ms": t.known_ms, "unknown_ms": t.unknown_ms, "samples": t.samples, "difference_percent": t.difference_percent() }))
+                    .collect::<Vec<_>>(),
+            )
+            .ok()
+        }
+        Err(e) => {
+            println!("enumeration timing                   not measured: {e}");
+            None
+        }
+    };
     let json = serde_json::json!({
+        "enumeration_timing": enumeration,
         "argon2id_hash_ms": hash_ms,
         "sign_in_bound_per_s": bound,
         "cores": cores,

@@ -20,6 +20,7 @@ mod m20261123_000004_instance_secrets;
 mod m20261123_000005_send_throttles;
 mod m20261123_000006_factor_workspace;
 mod m20261123_000007_token_rate;
+mod m20261124_000008_sso_policy;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_send_throttles::Migration),
             Box::new(m20261123_000006_factor_workspace::Migration),
             Box::new(m20261123_000007_token_rate::Migration),
+            Box::new(m20261124_000008_sso_policy::Migration),
         ]
     }
 }

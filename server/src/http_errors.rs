@@ -77,6 +77,16 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// A service failure on a page the browser navigated to (not an API call).
+pub fn error_page(error: &AppError) -> Response {
+    let title = if error.status() >= 500 {
+        "Something went wrong"
+    } else {
+        "Request refused"
+    };
+    page(status_of(error), title, &escape(error.message()))
+}
+
 pub fn bad_request_page(message: &str) -> Response {
     page(StatusCode::BAD_REQUEST, "Bad request", &escape(message))
 }

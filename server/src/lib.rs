@@ -5,5 +5,6 @@ pub mod db;
 pub mod hosts;
 pub mod http_errors;
 pub mod rest;
+pub mod sso;
 pub mod startup;
 pub mod telemetry;

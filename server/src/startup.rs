@@ -6,7 +6,7 @@ use app::AppError;
 use app::server::crypto::{Cipher, Signer, random_bytes};
 use app::server::entities::instance_secrets;
 use app::server::passwords::PasswordHasher;
-use app::server::services::setup;
+use app::server::services::{setup, sso};
 use app::server::{AppState, Clock, ServiceConfig};
 use axum::Router;
 use axum::body::Body;
@@ -170,12 +170,43 @@ async fn payload_too_large(request: Request, next: Next) -> Response {
     response
 }
 
+/// The Content-Security-Policy of every answer: scripts only from this origin, plus the loader
+/// Trunk inlines in `index.html` (allowed by its hash) and WebAssembly compilation; no inline
+/// styles, plugins, framing or foreign form targets.
+pub fn content_security_policy(index_html: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let mut script_src = String::from("'self' 'wasm-unsafe-eval'");
+    let mut rest = index_html;
+    while let Some(start) = rest.find("<script") {
+        let after = &rest[start..];
+        let (Some(open_end), Some(close)) = (after.find('>'), after.find("</script>")) else {
+            break;
+        };
+        let body = &after[open_end + 1..close];
+        if !body.trim().is_empty() && !after[..open_end].contains(" src=") {
+            let digest = sha2::Sha256::digest(body.as_bytes());
+            script_src.push_str(&format!(
+                " 'sha256-{}'",
+                base64::engine::general_purpose::STANDARD.encode(digest)
+            ));
+        }
+        rest = &after[close + "</script>".len()..];
+    }
+    format!(
+        "default-src 'self'; script-src {script_src}; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
+         worker-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
 /// Where the OpenAPI document is served.
 pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
 
 pub fn build_router(state: AppState, site_dir: &Path) -> Router {
     app::api::register_server_functions();
     let spa = ServeDir::new(site_dir).fallback(ServeFile::new(site_dir.join("index.html")));
+    let index_html = std::fs::read_to_string(site_dir.join("index.html")).unwrap_or_default();
+    let csp = HeaderValue::from_str(&content_security_policy(&index_html)).expect("the policy is ASCII");
     // Answers may carry one-time values (access links, temporary passwords): never cached.
     let no_store = SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     let (rest, openapi) = crate::rest::router();
@@ -193,6 +224,8 @@ pub fn build_router(state: AppState, site_dir: &Path) -> Router {
             any(server_fn_handler).layer(middleware::from_fn(same_origin_only)),
         )
         .nest("/api/v1", rest)
+        .route(sso::START_PATH, get(crate::sso::start))
+        .route(sso::CALLBACK_PATH, get(crate::sso::callback))
         .route_layer(no_store)
         .merge(docs)
         .fallback_service(spa)
@@ -204,6 +237,7 @@ pub fn build_router(state: AppState, site_dir: &Path) -> Router {
         .merge(workspace_routes)
         .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
         .layer(middleware::from_fn(payload_too_large))
+        .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, csp))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
@@ -230,4 +264,31 @@ pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io
         let _ = tokio::signal::ctrl_c().await;
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::content_security_policy;
+
+    #[test]
+    fn the_policy_allows_exactly_the_inline_loader_by_its_hash() {
+        let html = r#"<html><head><script type="module">import init from '/app.js'; await init();</script>
+            <script src="/other.js"></script></head></html>"#;
+        let policy = content_security_policy(html);
+        // sha256 of the inline module above, base64.
+        let expected = {
+            use base64::Engine;
+            use sha2::Digest;
+            let digest = sha2::Sha256::digest(b"import init from '/app.js'; await init();");
+            base64::engine::general_purpose::STANDARD.encode(digest)
+        };
+        assert!(
+            policy.contains(&format!("script-src 'self' 'wasm-unsafe-eval' 'sha256-{expected}';")),
+            "{policy}"
+        );
+        assert_eq!(policy.matches("'sha256-").count(), 1, "external scripts need no hash");
+        assert!(policy.contains("frame-ancestors 'none'") && policy.contains("object-src 'none'"));
+        assert!(!policy.contains("unsafe-inline"));
+        assert!(content_security_policy("").contains("script-src 'self' 'wasm-unsafe-eval';"));
+    }
 }

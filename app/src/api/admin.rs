@@ -5,7 +5,7 @@ use crate::AppError;
 use crate::types::{
     AccessLink, ApiTokenSummary, AuditPage, AuditQuery, BulkResults, CreatedApiToken, EventPage, EventQuery,
     InviteOutcome, MfaResetLevel, OutboxMessage, OutboxMessageBody, OutboxPage, PendingEmailChange, RoleSummary,
-    SignInMode, TemporaryPassword, TenantSummary, UserDetail, UserListQuery, UserPage,
+    SignInMode, SsoConfig, SsoConnectionReport, TemporaryPassword, TenantSummary, UserDetail, UserListQuery, UserPage,
 };
 use leptos::prelude::*;
 use uuid::Uuid;
@@ -295,6 +295,50 @@ pub async fn update_tenant_settings(
         },
     };
     crate::server::services::tenant_admin::update_settings(&ctx.state, &actor, &ctx.meta, tenant_id, settings).await
+}
+
+/// Tenant › Settings › Single sign-on.
+#[server]
+pub async fn get_tenant_sso(tenant_id: Uuid) -> Result<SsoConfig, AppError> {
+    let (ctx, actor) = admin().await?;
+    crate::server::services::sso::config(&ctx.state, &actor, tenant_id).await
+}
+
+/// Saves the identity provider; `allowed_domains` is the form's text, one domain per line or
+/// comma-separated, and an empty `client_secret` keeps the stored one.
+#[server]
+pub async fn update_tenant_sso(
+    tenant_id: Uuid,
+    issuer: String,
+    client_id: String,
+    client_secret: Option<String>,
+    allowed_domains: String,
+    jit_provisioning: Option<String>,
+    requires_mfa: Option<String>,
+) -> Result<SsoConfig, AppError> {
+    let (ctx, actor) = admin().await?;
+    let update = crate::types::SsoConfigUpdate {
+        issuer,
+        client_id,
+        client_secret,
+        allowed_domains: allowed_domains
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|d| !d.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        // HTML checkboxes: present when ticked.
+        jit_provisioning: jit_provisioning.is_some(),
+        requires_mfa: requires_mfa.is_some(),
+    };
+    crate::server::services::sso::update_config(&ctx.state, &actor, &ctx.meta, tenant_id, update).await
+}
+
+/// "Test connection": reads the issuer's discovery document without saving anything.
+#[server]
+pub async fn test_tenant_sso(tenant_id: Uuid, issuer: String) -> Result<SsoConnectionReport, AppError> {
+    let (ctx, actor) = admin().await?;
+    let test = crate::types::SsoConnectionTest { issuer };
+    crate::server::services::sso::test_connection(&ctx.state, &actor, tenant_id, test).await
 }
 
 /// Roles tab: "New role".

@@ -259,6 +259,9 @@ pub fn register_server_functions() {
     register_explicit::<GetTenant>();
     register_explicit::<CreateRole>();
     register_explicit::<UpdateTenantSettings>();
+    register_explicit::<GetTenantSso>();
+    register_explicit::<UpdateTenantSso>();
+    register_explicit::<TestTenantSso>();
     register_explicit::<InviteUser>();
     register_explicit::<ResendInvite>();
     register_explicit::<GenerateAccessLink>();

@@ -13,6 +13,7 @@ mod outbox;
 mod recovery;
 mod search;
 mod sign_in;
+mod sso_settings;
 mod tenants;
 mod user_actions;
 mod users;

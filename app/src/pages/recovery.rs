@@ -255,7 +255,7 @@ pub fn StrengthMeter(password: RwSignal<String>, token: String) -> impl IntoView
         <div class="meter" data-testid="strength" aria-live="polite">
             <div class="meter-bar">
                 <div class=move || format!("meter-fill meter-{}", strength().map_or(0, |s| s.score))
-                     style=move || format!("width: {}%", strength().map_or(0, |s| (s.score as u32 + 1) * 20))></div>
+                     style:width=move || format!("{}%", strength().map_or(0, |s| (s.score as u32 + 1) * 20))></div>
             </div>
             <p class="meter-text">
                 {move || match strength() {

@@ -1,9 +1,12 @@
 use super::HostContext;
 use crate::api::SignIn;
 use crate::components::ErrorNotice;
-use crate::types::{HostInfo, RealmKind, SignInMode};
+use crate::types::{HostInfo, RealmKind, SSO_START_PATH, SignInMode, SsoFailureReason};
+use crate::{AppError, AuthFailure};
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
+use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn SignInPage() -> impl IntoView {
@@ -23,9 +26,23 @@ pub fn SignInPage() -> impl IntoView {
         RealmKind::Operator => format!("Sign in to the {} admin console", host.realm.name),
         RealmKind::Tenant => format!("Sign in to {}", host.realm.name),
     };
-    let sso_note = (host.realm.sign_in_mode == SignInMode::Sso).then(|| {
-        view! { <p class="notice">"This workspace signs in with single sign-on through its identity provider."</p> }
-    });
+    let sso = host.realm.kind == RealmKind::Tenant && host.realm.sign_in_mode == SignInMode::Sso;
+    // The SSO callback comes back here with `?sso_error=<reason>&ref=<support reference>`.
+    let query = use_query_map().get_untracked();
+    let sso_error = query
+        .get("sso_error")
+        .and_then(|r| r.parse::<SsoFailureReason>().ok())
+        .map(|reason| {
+            let reference = query
+                .get("ref")
+                .filter(|r| r.len() <= 16 && r.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+            AppError::Unauthenticated {
+                reason: AuthFailure::SsoFailed,
+                message: reason.message().to_owned(),
+                reference,
+                sign_in_url: None,
+            }
+        });
     let pending = sign_in.pending();
     view! {
         <main class="card auth-card" data-testid="sign-in">
@@ -34,7 +51,12 @@ pub fn SignInPage() -> impl IntoView {
             {recovery.notice.get_untracked().map(|notice| view! {
                 <p class="notice" data-testid="notice">{notice}</p>
             })}
-            {sso_note}
+            {sso_error.map(|error| view! { <ErrorNotice error/> })}
+            {if sso { Either::Left(view! {
+                <p>"This workspace signs in with single sign-on through its identity provider."</p>
+                <a class="button button-wide" href=SSO_START_PATH rel="external" data-testid="continue-with-sso">"Continue with SSO"</a>
+                <p class="muted below-form">"Passwords are not used here: to reset yours, use your identity provider, or ask your administrator."</p>
+            }) } else { Either::Right(view! {
             {move || sign_in.value().get().and_then(Result::err).map(|error| view! { <ErrorNotice error/> })}
             <ActionForm action=sign_in attr:class="form">
                 <label>"Email or username"
@@ -47,9 +69,8 @@ pub fn SignInPage() -> impl IntoView {
                     {move || if pending.get() { "Signing in…" } else { "Sign in" }}
                 </button>
             </ActionForm>
-            {(host.realm.sign_in_mode == SignInMode::Password || host.realm.kind == RealmKind::Operator).then(|| view! {
-                <p class="below-form"><a href="/forgot-password">"Forgot password?"</a></p>
-            })}
+            <p class="below-form"><a href="/forgot-password">"Forgot password?"</a></p>
+            }) }}
         </main>
     }
     .into_any()

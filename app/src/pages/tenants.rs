@@ -122,8 +122,11 @@ fn TenantTable(list: Vec<TenantSummary>) -> impl IntoView {
 pub fn TenantSettingsPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").and_then(|id| id.parse::<Uuid>().ok()));
+    // Saving the identity provider changes which sign-in modes the form above offers.
+    let sso_saved = RwSignal::new(0u32);
     let tenant = LocalResource::new(move || {
         let id = id();
+        sso_saved.get();
         async move {
             match id {
                 Some(id) => get_tenant(id).await,
@@ -139,6 +142,7 @@ pub fn TenantSettingsPage() -> impl IntoView {
                     Err(error) => view! { <h1>"Tenant settings"</h1><ErrorNotice error/> }.into_any(),
                 })}
             </Suspense>
+            {move || id().map(|tenant_id| view! { <super::sso_settings::SsoSettings tenant_id saved=sso_saved/> })}
         </main>
     }
 }
@@ -146,7 +150,8 @@ pub fn TenantSettingsPage() -> impl IntoView {
 #[component]
 fn SettingsForm(tenant: TenantSummary) -> impl IntoView {
     let operator = tenant.kind == TenantKind::Operator;
-    let sso_reason = (!tenant.sso_configured).then_some("needs an identity provider set up for this workspace first");
+    let sso_reason =
+        (!tenant.sso_configured).then_some("set up the identity provider under Single sign-on below first");
     let mode = RwSignal::new(tenant.sign_in_mode);
     let enforced = RwSignal::new(tenant.is_mfa_enforced);
     let days = RwSignal::new(

@@ -666,3 +666,68 @@ fn object<'de, D: serde::Deserializer<'de>, T: serde::de::DeserializeOwned>(d: D
     }
     serde_json::from_value(value).map_err(serde::de::Error::custom)
 }
+
+/// Tenant › Settings › Single sign-on, as the console and `GET /api/v1/tenants/{id}/sso` show
+/// it. The client secret is never shown again once saved.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct SsoConfig {
+    pub issuer: Option<String>,
+    pub client_id: Option<String>,
+    pub has_client_secret: bool,
+    pub allowed_domains: Vec<String>,
+    pub jit_provisioning: bool,
+    pub requires_mfa: bool,
+    /// The redirect URI to register at the identity provider.
+    pub redirect_uri: String,
+}
+
+/// `PUT /api/v1/tenants/{id}/sso`. An empty or absent `clientSecret` keeps the stored one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SsoConfigUpdate {
+    /// The provider's issuer URL, exactly as its discovery document names it.
+    pub issuer: String,
+    pub client_id: String,
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// Email domains that may sign in through the provider; empty means any.
+    #[serde(default)]
+    pub allowed_domains: Vec<String>,
+    /// Give an allowed email with no account here a Member account at its first sign-in.
+    #[serde(default)]
+    pub jit_provisioning: bool,
+    /// Latchkey's own MFA still applies after the provider signed the user in.
+    #[serde(default = "yes")]
+    pub requires_mfa: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `POST /api/v1/tenants/{id}/sso/test`: the issuer to try, saved or not.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SsoConnectionTest {
+    pub issuer: String,
+}
+
+/// What "Test connection" found at the issuer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct SsoConnectionReport {
+    /// The discovery document was found and has everything sign-in needs.
+    pub ok: bool,
+    pub issuer: String,
+    /// Each thing that is wrong, in words an admin can act on; empty when `ok`.
+    pub problems: Vec<String>,
+    pub authorization_endpoint: Option<String>,
+    pub token_endpoint: Option<String>,
+    pub jwks_uri: Option<String>,
+    pub signing_keys: u32,
+}

@@ -101,6 +101,8 @@ text_enum! {
         RecoveryCodesRegenerated = "recovery_codes_regenerated",
         EmailChanged = "email_changed",
         ImpersonationStarted = "impersonation_started",
+        SsoSignIn = "sso_sign_in",
+        SsoFailure = "sso_failure",
     }
 }
 
@@ -128,6 +130,8 @@ impl SecurityEventType {
             Self::RecoveryCodesRegenerated => "Recovery Codes Regenerated",
             Self::EmailChanged => "Email Changed",
             Self::ImpersonationStarted => "Impersonation Started",
+            Self::SsoSignIn => "SSO Sign-in",
+            Self::SsoFailure => "SSO Failure",
         }
     }
 }
@@ -424,4 +428,60 @@ pub struct MfaOptions {
     pub totp: bool,
     /// The SMS factor's number, masked, when the user has one and texts can be sent.
     pub sms_phone: Option<String>,
+}
+
+/// "Continue with SSO": a plain navigation to the server, which redirects to the provider.
+pub const SSO_START_PATH: &str = "/sso/start";
+/// Where the identity provider sends the browser back.
+pub const SSO_CALLBACK_PATH: &str = "/sso/callback";
+
+text_enum! {
+    /// Why a single sign-on attempt ended without a session: the callback sends the browser to
+    /// the sign-in page with `?sso_error=<this>`, and the page says what it means.
+    pub enum SsoFailureReason {
+        /// The workspace has no identity provider set up, or does not sign in with SSO.
+        NotConfigured = "not_configured",
+        /// The sign-in took longer than ten minutes, or started in another browser.
+        FlowExpired = "flow_expired",
+        /// The identity provider refused or the user cancelled there.
+        ProviderError = "provider_error",
+        /// The identity provider could not be reached, or answered something unusable.
+        ProviderUnavailable = "provider_unavailable",
+        /// The ID token failed verification (signature, issuer, audience, expiry or nonce).
+        InvalidToken = "invalid_token",
+        /// The provider did not vouch for the email address.
+        EmailUnverified = "email_unverified",
+        /// The email is outside the workspace's allowed domains.
+        DomainNotAllowed = "domain_not_allowed",
+        /// No account of this workspace has that email, and accounts are not made on first sign-in.
+        UnknownAccount = "unknown_account",
+        Disabled = "disabled",
+        Locked = "locked",
+    }
+}
+
+impl SsoFailureReason {
+    /// What the sign-in page tells the person.
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::NotConfigured => "Single sign-on is not set up for this workspace. Ask your administrator.",
+            Self::FlowExpired => "The single sign-on took too long or started in another browser. Please try again.",
+            Self::ProviderError => "Your identity provider did not sign you in.",
+            Self::ProviderUnavailable => {
+                "Your identity provider could not be reached. Please try again in a few minutes."
+            }
+            Self::InvalidToken => {
+                "Your identity provider's answer could not be verified, so you were not signed in. Your administrator can see the details in the security log."
+            }
+            Self::EmailUnverified => {
+                "Your identity provider has not verified your email address, so you were not signed in."
+            }
+            Self::DomainNotAllowed => "Your email address is not one this workspace accepts for single sign-on.",
+            Self::UnknownAccount => {
+                "Your identity provider signed you in, but no account in this workspace has your email address. Ask your administrator to invite you."
+            }
+            Self::Disabled => "This account is disabled",
+            Self::Locked => "Your account is locked. Contact your administrator.",
+        }
+    }
 }

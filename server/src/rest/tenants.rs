@@ -1,10 +1,13 @@
-//! `/tenants`: list, create, read one, and MFA enforcement.
+//! `/tenants`: list, create, read one, MFA enforcement, settings and single sign-on.
 
 use super::{ApiCaller, path_id, required_json};
 use crate::http_errors::ApiError;
-use app::server::services::tenant_admin;
+use app::server::services::{sso, tenant_admin};
 use app::server::{AppState, RequestMeta};
-use app::types::{NewTenant, TenantMfaSetting, TenantSettings, TenantSummary};
+use app::types::{
+    NewTenant, SsoConfig, SsoConfigUpdate, SsoConnectionReport, SsoConnectionTest, TenantMfaSetting, TenantSettings,
+    TenantSummary,
+};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -20,6 +23,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_one))
         .routes(routes!(set_mfa))
         .routes(routes!(update_settings))
+        .routes(routes!(get_sso, update_sso))
+        .routes(routes!(test_sso))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -97,4 +102,52 @@ async fn update_settings(
     Ok(Json(
         tenant_admin::update_settings(&state, &actor, &meta, tenant_id, settings).await?,
     ))
+}
+
+/// Tenant › Settings › Single sign-on: the identity provider and the SSO policy. The client
+/// secret is never returned.
+#[utoipa::path(get, path = "/tenants/{id}/sso", tag = "tenants",
+    params(("id" = Uuid, Path, description = "The workspace's id")),
+    responses((status = 200, body = SsoConfig)))]
+async fn get_sso(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<SsoConfig>, ApiError> {
+    let tenant_id = path_id(&id, "workspace")?;
+    Ok(Json(sso::config(&state, &actor, tenant_id).await?))
+}
+
+/// Sets the identity provider (issuer, client id, client secret, allowed email domains) and
+/// whether unknown allowed emails get an account and Latchkey's MFA applies after SSO.
+#[utoipa::path(put, path = "/tenants/{id}/sso", tag = "tenants",
+    params(("id" = Uuid, Path, description = "The workspace's id")), request_body = SsoConfigUpdate,
+    responses((status = 200, body = SsoConfig)))]
+async fn update_sso(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    Extension(meta): Extension<RequestMeta>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<SsoConfig>, ApiError> {
+    let tenant_id = path_id(&id, "workspace")?;
+    let update: SsoConfigUpdate = required_json(&body)?;
+    Ok(Json(
+        sso::update_config(&state, &actor, &meta, tenant_id, update).await?,
+    ))
+}
+
+/// "Test connection": fetches the issuer's discovery document and keys and lists what is wrong.
+#[utoipa::path(post, path = "/tenants/{id}/sso/test", tag = "tenants",
+    params(("id" = Uuid, Path, description = "The workspace's id")), request_body = SsoConnectionTest,
+    responses((status = 200, body = SsoConnectionReport)))]
+async fn test_sso(
+    State(state): State<AppState>,
+    ApiCaller(actor): ApiCaller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<SsoConnectionReport>, ApiError> {
+    let tenant_id = path_id(&id, "workspace")?;
+    let test: SsoConnectionTest = required_json(&body)?;
+    Ok(Json(sso::test_connection(&state, &actor, tenant_id, test).await?))
 }

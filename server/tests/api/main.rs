@@ -6,9 +6,12 @@ mod helpers;
 mod account_actions;
 mod console;
 mod edit_user;
+mod enumeration;
 
 mod hosts;
+mod idp;
 mod invites;
+mod isolation;
 mod mail;
 mod mfa;
 mod outbox;
@@ -18,4 +21,5 @@ mod rest_v1;
 mod server_functions;
 mod sign_in;
 mod sms;
+mod sso;
 mod temporary_passwords;

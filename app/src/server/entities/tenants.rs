@@ -38,6 +38,10 @@ pub struct Model {
     /// JSON array of email domains.
     #[sea_orm(nullable)]
     pub sso_allowed_domains: Option<Json>,
+    /// An allowed email with no account here is given a Member account at its first SSO sign-in.
+    pub sso_jit_provisioning: bool,
+    /// Latchkey's own MFA still applies after the identity provider signed the user in.
+    pub sso_requires_mfa: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -267,6 +267,8 @@ mod tests {
             sso_client_id: None,
             sso_client_secret_enc: None,
             sso_allowed_domains: None,
+            sso_jit_provisioning: false,
+            sso_requires_mfa: true,
             created_at: Utc::now(),
             updated_at: Utc::now(),
         }

@@ -26,7 +26,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 /// An emailed invite and a copied access link are the same kind of key: each voids the other.
-const LINK_PURPOSES: &[SecretPurpose] = &[SecretPurpose::Invite, SecretPurpose::AccessLink];
+pub(super) const LINK_PURPOSES: &[SecretPurpose] = &[SecretPurpose::Invite, SecretPurpose::AccessLink];
 /// Wrong current passwords allowed on one link (for invitees who already have a password).
 const MAX_PASSWORD_FAILURES: i32 = 5;
 

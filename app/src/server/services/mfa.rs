@@ -152,18 +152,10 @@ pub async fn pending_step(
 }
 
 pub(super) async fn mark_session_verified(db: &impl ConnectionTrait, actor: &Actor) -> Result<(), AppError> {
-    if let Some(session_id) = actor.session_id {
-        crate::server::entities::sessions::Entity::update_many()
-            .col_expr(
-                crate::server::entities::sessions::Column::MfaVerified,
-                Expr::value(true),
-            )
-            .filter(crate::server::entities::sessions::Column::Id.eq(session_id))
-            .exec(db)
-            .await
-            .map_err(db_error)?;
+    match actor.session_id {
+        Some(session_id) => super::sessions::mark_mfa_verified(db, session_id).await,
+        None => Ok(()),
     }
-    Ok(())
 }
 
 pub(super) fn cooldown_error(until: DateTime<Utc>) -> AppError {

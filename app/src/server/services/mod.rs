@@ -24,6 +24,7 @@ pub mod send_throttle;
 pub mod sessions;
 pub mod setup;
 pub mod sms_factor;
+pub mod sso;
 pub mod temporary_passwords;
 pub mod tenant_admin;
 pub mod throttle;

@@ -127,6 +127,36 @@ fn invalid_code() -> AppError {
     AppError::invalid("code", "That code is not right. Check the newest email and try again.")
 }
 
+/// "That code is not right", with the Invalid Code event's reference: the same answer whether
+/// or not the identifier names an account.
+async fn wrong_code(
+    state: &AppState,
+    realm: &Realm,
+    meta: &RequestMeta,
+    identifier: &Identifier,
+    user_id: Option<uuid::Uuid>,
+    detail: serde_json::Value,
+) -> AppError {
+    let event = NewEvent {
+        event_type: SecurityEventType::InvalidCode,
+        user_id,
+        tenant_id: Some(realm.tenant.id),
+        identifier: Some(identifier.as_str()),
+        detail,
+    };
+    let reference = match events::record(&state.db, state.clock.as_ref(), meta, event).await {
+        Ok(reference) => reference,
+        Err(error) => return error,
+    };
+    let AppError::Validation { message, fields } = invalid_code() else {
+        unreachable!("invalid_code is a validation error")
+    };
+    AppError::Validation {
+        message: format!("{message} (Ref {reference})"),
+        fields,
+    }
+}
+
 /// Checks an emailed code; a right one is exchanged for a one-time ticket to set the password.
 pub async fn verify_code(
     state: &AppState,
@@ -146,7 +176,16 @@ pub async fn verify_code(
     let now = state.clock.now();
     let db = &state.db;
     let Some(user) = recoverable_account(db, realm, &identifier).await? else {
-        return Err(invalid_code());
+        // Answered like a wrong code for a real account, reference included: no enumeration.
+        return Err(wrong_code(
+            state,
+            realm,
+            meta,
+            &identifier,
+            None,
+            json!({ "purpose": "password_reset_code" }),
+        )
+        .await);
     };
     let Some(secret) = one_time_secrets::Entity::find()
         .filter(Column::UserId.eq(user.id))
@@ -158,7 +197,15 @@ pub async fn verify_code(
         .await
         .map_err(db_error)?
     else {
-        return Err(invalid_code());
+        return Err(wrong_code(
+            state,
+            realm,
+            meta,
+            &identifier,
+            Some(user.id),
+            json!({ "purpose": "password_reset_code" }),
+        )
+        .await);
     };
     if secret.expires_at <= now {
         return Err(AppError::invalid("code", "This code has expired. Ask for a new code."));
@@ -171,21 +218,8 @@ pub async fn verify_code(
     }
     if code_hash(state, secret.id, &code) != secret.secret_hash {
         one_time::count_failure(db, secret.id).await?;
-        let event = NewEvent {
-            event_type: SecurityEventType::InvalidCode,
-            user_id: Some(user.id),
-            tenant_id: Some(realm.tenant.id),
-            identifier: Some(identifier.as_str()),
-            detail: json!({ "purpose": "password_reset_code", "failures": secret.failed_attempts + 1 }),
-        };
-        let reference = events::record(db, state.clock.as_ref(), meta, event).await?;
-        let AppError::Validation { message, fields } = invalid_code() else {
-            unreachable!()
-        };
-        return Err(AppError::Validation {
-            message: format!("{message} (Ref {reference})"),
-            fields,
-        });
+        let detail = json!({ "purpose": "password_reset_code", "failures": secret.failed_attempts + 1 });
+        return Err(wrong_code(state, realm, meta, &identifier, Some(user.id), detail).await);
     }
     let txn = db.begin().await.map_err(db_error)?;
     if !one_time::consume(&txn, secret.id, now).await? {

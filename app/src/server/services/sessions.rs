@@ -54,6 +54,17 @@ pub async fn create(
     Ok(NewSession { token, session })
 }
 
+/// The session has passed MFA (or needs none: an SSO sign-in whose workspace trusts its provider's).
+pub async fn mark_mfa_verified(db: &impl ConnectionTrait, session_id: Uuid) -> Result<(), AppError> {
+    sessions::Entity::update_many()
+        .col_expr(Column::MfaVerified, Expr::value(true))
+        .filter(Column::Id.eq(session_id))
+        .exec(db)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
 /// What a session cookie turned out to be on this host.
 #[derive(Debug)]
 pub enum SessionLookup {

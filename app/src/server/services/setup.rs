@@ -48,6 +48,8 @@ pub async fn ensure_defaults(db: &impl ConnectionTrait, now: DateTime<Utc>) -> R
         sso_client_id: Set(None),
         sso_client_secret_enc: Set(None),
         sso_allowed_domains: Set(None),
+        sso_jit_provisioning: Set(false),
+        sso_requires_mfa: Set(true),
         created_at: Set(now),
         updated_at: Set(now),
     };

@@ -23,7 +23,7 @@ use uuid::Uuid;
 fn summary(state: &AppState, tenant: tenants::Model, member_count: u64) -> TenantSummary {
     TenantSummary {
         policy: policy_of(&tenant),
-        sso_configured: tenant.sso_issuer.is_some(),
+        sso_configured: sso_configured(&tenant),
         sign_in_url: state.config.workspace_url(&tenant.slug),
         kind: tenant.kind.parse().unwrap_or(TenantKind::Customer),
         sign_in_mode: tenant.sign_in_mode.parse().unwrap_or(SignInMode::Password),
@@ -35,6 +35,11 @@ fn summary(state: &AppState, tenant: tenants::Model, member_count: u64) -> Tenan
         member_count,
         created_at: tenant.created_at,
     }
+}
+
+/// An identity provider is fully set up (issuer, client id and secret), so SSO can be turned on.
+fn sso_configured(tenant: &tenants::Model) -> bool {
+    tenant.sso_issuer.is_some() && tenant.sso_client_id.is_some() && tenant.sso_client_secret_enc.is_some()
 }
 
 /// The workspace's policy overrides; a stored value this release cannot read counts as none.
@@ -110,6 +115,8 @@ pub async fn create(
         sso_client_id: Set(None),
         sso_client_secret_enc: Set(None),
         sso_allowed_domains: Set(None),
+        sso_jit_provisioning: Set(false),
+        sso_requires_mfa: Set(true),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -218,7 +225,7 @@ pub async fn update_settings(
             "The admin console always signs in with passwords.",
         ));
     }
-    if settings.sign_in_mode == SignInMode::Sso && before.sso_issuer.is_none() {
+    if settings.sign_in_mode == SignInMode::Sso && !sso_configured(&before) {
         return Err(AppError::conflict(
             "Single sign-on needs an identity provider for this workspace first (issuer, client id and secret).",
         ));
