@@ -2,6 +2,8 @@
 //! attacker could measure would enumerate accounts. Known and unknown requests alternate, so
 //! drift in the machine's load falls on both sides alike.
 
+use app::api::{RequestPasswordReset, SignIn};
+use leptos::server_fn::ServerFn;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Instant;
@@ -62,10 +64,10 @@ pub fn measure(port: u16) -> Result<Vec<Timing>, String> {
     for round in 0..4 {
         for (i, email) in KNOWN.iter().enumerate() {
             let body = |who: &str| format!("identifier={}&password=Not-the-password-{round}", encode(who));
-            known.push(post_form(port, "/api/sign_in", &body(email))?);
+            known.push(post_form(port, SignIn::PATH, &body(email))?);
             unknown.push(post_form(
                 port,
-                "/api/sign_in",
+                SignIn::PATH,
                 &body(&format!("ghost{round}x{i}@acme.test")),
             )?);
         }
@@ -80,11 +82,11 @@ pub fn measure(port: u16) -> Result<Vec<Timing>, String> {
     for (i, email) in KNOWN.iter().enumerate() {
         known.push(post_form(
             port,
-            "/api/request_password_reset",
+            RequestPasswordReset::PATH,
             &format!("identifier={}", encode(email)),
         )?);
         let ghost = format!("identifier=ghost-reset{i}%40acme.test");
-        unknown.push(post_form(port, "/api/request_password_reset", &ghost)?);
+        unknown.push(post_form(port, RequestPasswordReset::PATH, &ghost)?);
     }
     let recovery = Timing {
         page: "forgot password, first request",

@@ -31,7 +31,9 @@ async fn signed_in() -> Result<(super::ssr::FnContext, crate::server::Actor), Ap
 #[server]
 pub async fn verify_mfa(code: String) -> Result<(), AppError> {
     let (ctx, actor) = before_mfa().await?;
-    crate::server::services::mfa::verify(&ctx.state, &actor, &ctx.meta, &code).await
+    let renewed = crate::server::services::mfa::verify(&ctx.state, &actor, &ctx.meta, &code).await?;
+    renewed.iter().for_each(|cookie| super::ssr::set_cookie(cookie));
+    Ok(())
 }
 
 /// "Set up authenticator app"; `password` is needed when the account already has a factor.
@@ -44,7 +46,10 @@ pub async fn start_totp_enrollment(password: String) -> Result<TotpEnrollment, A
 #[server]
 pub async fn confirm_totp_enrollment(factor_id: Uuid, code: String) -> Result<RecoveryCodes, AppError> {
     let (ctx, actor) = before_mfa().await?;
-    crate::server::services::mfa::confirm_totp(&ctx.state, &ctx.realm, &actor, &ctx.meta, factor_id, &code).await
+    let (codes, renewed) =
+        crate::server::services::mfa::confirm_totp(&ctx.state, &ctx.realm, &actor, &ctx.meta, factor_id, &code).await?;
+    renewed.iter().for_each(|cookie| super::ssr::set_cookie(cookie));
+    Ok(codes)
 }
 
 #[server]
@@ -96,5 +101,9 @@ pub async fn start_sms_enrollment(phone: String, password: String) -> Result<Sms
 #[server]
 pub async fn confirm_sms_enrollment(factor_id: Uuid, code: String) -> Result<RecoveryCodes, AppError> {
     let (ctx, actor) = before_mfa().await?;
-    crate::server::services::sms_factor::confirm(&ctx.state, &ctx.realm, &actor, &ctx.meta, factor_id, &code).await
+    let (codes, renewed) =
+        crate::server::services::sms_factor::confirm(&ctx.state, &ctx.realm, &actor, &ctx.meta, factor_id, &code)
+            .await?;
+    renewed.iter().for_each(|cookie| super::ssr::set_cookie(cookie));
+    Ok(codes)
 }

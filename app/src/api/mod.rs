@@ -14,8 +14,8 @@ use uuid::Uuid;
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use crate::AppError;
-    use crate::server::services::auth::DEVICE_COOKIE;
-    use crate::server::services::sessions::{SESSION_COOKIE, cookie_value};
+    use crate::server::services::auth::device_cookie_name;
+    use crate::server::services::sessions::{cookie_value, session_cookie_name};
     use crate::server::{AppState, Realm, RequestMeta};
     use http::header::{COOKIE, SET_COOKIE};
     use leptos::prelude::*;
@@ -31,11 +31,11 @@ pub mod ssr {
 
     impl FnContext {
         pub fn session_token(&self) -> Option<&str> {
-            cookie_value(&self.cookies, SESSION_COOKIE)
+            cookie_value(&self.cookies, session_cookie_name(self.state.config.secure_cookies))
         }
 
         pub fn device_cookie(&self) -> Option<String> {
-            cookie_value(&self.cookies, DEVICE_COOKIE).map(str::to_owned)
+            cookie_value(&self.cookies, device_cookie_name(self.state.config.secure_cookies)).map(str::to_owned)
         }
     }
 

@@ -143,6 +143,8 @@ mod tests {
             }
         );
         assert!(!verify_blocking(&phc, "correct horse batterx").matches);
+        // A fresh random salt each time: the same password never hashes the same twice.
+        assert_ne!(hash_blocking("correct horse battery").unwrap(), phc);
     }
 
     #[test]

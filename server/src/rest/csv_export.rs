@@ -17,7 +17,7 @@ pub trait CsvColumns {
 
 /// A spreadsheet runs a cell that starts with one of these as a formula; a leading `'` makes it
 /// text (CSV injection).
-fn neutralise(cell: String) -> String {
+pub fn neutralise(cell: String) -> String {
     if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{cell}")
     } else {

@@ -1,7 +1,7 @@
 //! REST API v1: thin adapters from HTTP to the service layer, documented by the OpenAPI
 //! document they are built with (`/api/v1/openapi.json`, interactive docs at `/api/docs`).
 
-mod csv_export;
+pub mod csv_export;
 mod logs;
 mod tenants;
 mod tokens;
@@ -210,7 +210,8 @@ async fn console_download(parts: &Parts, state: &AppState) -> Result<Option<Acto
         .filter_map(|v| v.to_str().ok())
         .collect::<Vec<_>>()
         .join("; ");
-    let Some(token) = sessions::cookie_value(&cookies, sessions::SESSION_COOKIE) else {
+    let name = sessions::session_cookie_name(state.config.secure_cookies);
+    let Some(token) = sessions::cookie_value(&cookies, name) else {
         return Ok(None);
     };
     auth::require_session(state, realm, meta, Some(token)).await.map(Some)

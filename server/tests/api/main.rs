@@ -7,6 +7,7 @@ mod account_actions;
 mod console;
 mod edit_user;
 mod enumeration;
+mod hardening;
 
 mod hosts;
 mod idp;

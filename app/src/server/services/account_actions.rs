@@ -309,13 +309,16 @@ pub async fn change_role(
     membership.role_id = Set(role.id);
     membership.updated_at = Set(state.clock.now());
     membership.update(&txn).await.map_err(db_error)?;
+    // Privileges changed: the user's sessions there end, and the next sign-in gets a new
+    // token with the new role.
+    let sessions_ended = super::sessions::revoke_for_user_in_tenant(&txn, user_id, tenant_id).await?;
     let change = audit::Change {
         action: "user.role_changed",
         target_type: "user",
         target_id: Some(user_id.to_string()),
         tenant_id: Some(tenant_id),
         before: Some(json!({ "role": old_role })),
-        after: Some(json!({ "role": role.name })),
+        after: Some(json!({ "role": role.name, "sessions_ended": sessions_ended })),
     };
     audit::record(&txn, state.clock.as_ref(), actor, meta, change).await?;
     txn.commit().await.map_err(db_error)

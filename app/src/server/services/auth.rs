@@ -17,6 +17,11 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 
 pub const DEVICE_COOKIE: &str = "lk_device";
+
+/// Like the session cookie's, the device cookie's name is `__Host-` prefixed behind TLS.
+pub fn device_cookie_name(secure: bool) -> &'static str {
+    if secure { "__Host-lk_device" } else { DEVICE_COOKIE }
+}
 const DEVICE_COOKIE_MAX_AGE_SECS: i64 = 365 * 24 * 3600;
 
 pub struct SignInInput {
@@ -203,7 +208,8 @@ pub async fn sign_in(
 
     let nonce = device_nonce.unwrap_or_else(random_token);
     let device_cookie = format!(
-        "{DEVICE_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={DEVICE_COOKIE_MAX_AGE_SECS}{}",
+        "{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={DEVICE_COOKIE_MAX_AGE_SECS}{}",
+        device_cookie_name(state.config.secure_cookies),
         state.signer.sign(&device_payload(realm, &identifier, &nonce)),
         if state.config.secure_cookies { "; Secure" } else { "" }
     );

@@ -191,22 +191,11 @@ pub async fn invite(
                     });
                 }
             }
-            users::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                email: Set(email.as_str().to_owned()),
-                username: Set(username.as_ref().map(|u| u.as_str().to_owned())),
-                display_name: Set(name.as_str().to_owned()),
-                secondary_email: Set(None),
-                phone: Set(None),
-                password_hash: Set(None),
-                password_changed_at: Set(None),
-                must_change_password: Set(false),
-                created_at: Set(now),
-                updated_at: Set(now),
-            }
-            .insert(&txn)
-            .await
-            .map_err(|e| conflict_or_db_error(e, &email_used))?
+            let username = username.as_ref().map(|u| u.as_str().to_owned());
+            super::users::new_account(email.as_str(), username, name.as_str().to_owned(), now)
+                .insert(&txn)
+                .await
+                .map_err(|e| conflict_or_db_error(e, &email_used))?
         }
     };
     // Someone who can already sign in (a password, or an SSO workspace) just gains access;
@@ -217,22 +206,10 @@ pub async fn invite(
     } else {
         MembershipStatus::Pending
     };
-    memberships::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(user.id),
-        tenant_id: Set(tenant.id),
-        role_id: Set(role.id),
-        status: Set(status.into()),
-        locked_reason: Set(None),
-        locked_until: Set(None),
-        cooldown_until: Set(None),
-        mfa_failed_attempts: Set(0),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(&txn)
-    .await
-    .map_err(|e| conflict_or_db_error(e, &email_used))?;
+    super::users::new_membership((user.id, tenant.id), role.id, status, now)
+        .insert(&txn)
+        .await
+        .map_err(|e| conflict_or_db_error(e, &email_used))?;
 
     let invite_expires_at = if ready {
         let url = state.config.workspace_url(&tenant.slug);

@@ -96,12 +96,12 @@ fn new_recovery_code() -> String {
 }
 
 /// What a code the user typed looks like, after spaces and dashes are dropped.
-enum CodeShape {
+pub enum CodeShape {
     Totp(String),
     Recovery(String),
 }
 
-fn parse_code(input: &str) -> Result<CodeShape, AppError> {
+pub fn parse_code(input: &str) -> Result<CodeShape, AppError> {
     let code: String = input
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '-')
@@ -151,10 +151,18 @@ pub async fn pending_step(
     })
 }
 
-pub(super) async fn mark_session_verified(db: &impl ConnectionTrait, actor: &Actor) -> Result<(), AppError> {
+/// The session has passed MFA: a new token for it (see [`super::sessions::elevate`]), as the
+/// cookie to set.
+pub(super) async fn mark_session_verified(
+    db: &impl ConnectionTrait,
+    state: &AppState,
+    actor: &Actor,
+) -> Result<Option<String>, AppError> {
     match actor.session_id {
-        Some(session_id) => super::sessions::mark_mfa_verified(db, session_id).await,
-        None => Ok(()),
+        Some(session_id) => Ok(Some(
+            super::sessions::elevate(db, session_id, state.config.secure_cookies).await?,
+        )),
+        None => Ok(None),
     }
 }
 
@@ -300,7 +308,13 @@ async fn record_failure(
 }
 
 /// The second step of signing in: a TOTP code or a recovery code.
-pub async fn verify(state: &AppState, actor: &Actor, meta: &RequestMeta, input: &str) -> Result<(), AppError> {
+/// A right code (or recovery code) passes MFA; the answer is the renewed session cookie.
+pub async fn verify(
+    state: &AppState,
+    actor: &Actor,
+    meta: &RequestMeta,
+    input: &str,
+) -> Result<Option<String>, AppError> {
     if actor.mfa_step != Some(MfaStep::Verify) {
         return Err(AppError::conflict("This session needs no code."));
     }
@@ -336,7 +350,7 @@ pub async fn verify(state: &AppState, actor: &Actor, meta: &RequestMeta, input: 
         return Err(record_failure(state, actor, meta, json!({ "factor": factor })).await?);
     }
     let txn = db.begin().await.map_err(db_error)?;
-    mark_session_verified(&txn, actor).await?;
+    let cookie = mark_session_verified(&txn, state, actor).await?;
     memberships::Entity::update_many()
         .col_expr(memberships::Column::MfaFailedAttempts, Expr::value(0))
         .filter(memberships::Column::Id.eq(actor.membership.id))
@@ -344,7 +358,7 @@ pub async fn verify(state: &AppState, actor: &Actor, meta: &RequestMeta, input: 
         .await
         .map_err(db_error)?;
     txn.commit().await.map_err(db_error)?;
-    Ok(())
+    Ok(cookie)
 }
 
 enum TotpCheck {
@@ -548,7 +562,7 @@ pub async fn confirm_totp(
     meta: &RequestMeta,
     factor_id: Uuid,
     input: &str,
-) -> Result<RecoveryCodes, AppError> {
+) -> Result<(RecoveryCodes, Option<String>), AppError> {
     may_manage_factors(actor)?;
     let CodeShape::Totp(code) = parse_code(input)? else {
         return Err(AppError::invalid(
@@ -633,22 +647,23 @@ pub(super) async fn record_own_change(
 }
 
 /// The end of setting up a factor: the first one comes with recovery codes (returned once),
-/// this session has passed MFA, and the change is recorded and told.
+/// this session has passed MFA (with a new token, returned as its cookie), and the change is
+/// recorded and told.
 pub(super) async fn finish_enrollment(
     db: &impl ConnectionTrait,
     state: &AppState,
     who: (&Realm, &Actor, &RequestMeta),
     change: OwnFactorChange<'_>,
-) -> Result<RecoveryCodes, AppError> {
+) -> Result<(RecoveryCodes, Option<String>), AppError> {
     let actor = who.1;
     let codes = if unused_recovery_codes(db, actor.user.id).await? > 0 {
         Vec::new()
     } else {
         new_recovery_codes(db, state, actor.user.id, state.clock.now()).await?
     };
-    mark_session_verified(db, actor).await?;
+    let cookie = mark_session_verified(db, state, actor).await?;
     record_own_change(db, state, who, change).await?;
-    Ok(RecoveryCodes { codes })
+    Ok((RecoveryCodes { codes }, cookie))
 }
 
 /// Re-authentication for changes to one's own factors.

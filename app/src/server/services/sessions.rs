@@ -18,6 +18,12 @@ const TOUCH_INTERVAL: Duration = Duration::seconds(60);
 
 pub const SESSION_COOKIE: &str = "lk_session";
 
+/// The session cookie's name: behind TLS it carries the `__Host-` prefix, so the browser
+/// accepts it only Secure, host-only and for `Path=/` (ASVS 3.4.4).
+pub fn session_cookie_name(secure: bool) -> &'static str {
+    if secure { "__Host-lk_session" } else { SESSION_COOKIE }
+}
+
 pub struct NewSession {
     /// Goes into the cookie, never into the database.
     pub token: String,
@@ -63,6 +69,20 @@ pub async fn mark_mfa_verified(db: &impl ConnectionTrait, session_id: Uuid) -> R
         .await
         .map_err(db_error)?;
     Ok(())
+}
+
+/// Passing MFA raises what a session may do, so it gets a new token (the old cookie stops
+/// working: no fixation) and is marked verified. Returns the new cookie.
+pub async fn elevate(db: &impl ConnectionTrait, session_id: Uuid, secure_cookies: bool) -> Result<String, AppError> {
+    let token = random_token();
+    sessions::Entity::update_many()
+        .col_expr(Column::TokenHash, Expr::value(secret_hash(&token)))
+        .col_expr(Column::MfaVerified, Expr::value(true))
+        .filter(Column::Id.eq(session_id))
+        .exec(db)
+        .await
+        .map_err(db_error)?;
+    Ok(cookie(&token, secure_cookies))
 }
 
 /// What a session cookie turned out to be on this host.
@@ -166,7 +186,8 @@ pub async fn list_for_user(
 /// it to another workspace; the server checks the binding again anyway.
 pub fn cookie(token: &str, secure: bool) -> String {
     format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        session_cookie_name(secure),
         ABSOLUTE_TIMEOUT.num_seconds(),
         if secure { "; Secure" } else { "" }
     )
@@ -174,7 +195,8 @@ pub fn cookie(token: &str, secure: bool) -> String {
 
 pub fn clear_cookie(secure: bool) -> String {
     format!(
-        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
+        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
+        session_cookie_name(secure),
         if secure { "; Secure" } else { "" }
     )
 }

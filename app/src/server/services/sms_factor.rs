@@ -240,7 +240,7 @@ pub async fn confirm(
     meta: &RequestMeta,
     factor_id: Uuid,
     code: &str,
-) -> Result<RecoveryCodes, AppError> {
+) -> Result<(RecoveryCodes, Option<String>), AppError> {
     may_manage_factors(actor)?;
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {

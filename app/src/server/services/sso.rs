@@ -42,10 +42,13 @@ const MAX_ALLOWED_DOMAINS: usize = 50;
 const MAX_FIELD_LEN: usize = 512;
 
 /// Talks to identity providers. Redirects are not followed (a configured URL must not be able
-/// to send the server elsewhere), and a slow provider cannot hold a request for long.
+/// to send the server elsewhere), and a slow provider cannot hold a request for long. Calls are
+/// few (two per sign-in), so connections are not pooled: a pooled connection belongs to the
+/// runtime that opened it, and this client outlives any one runtime.
 static PROVIDER_HTTP: LazyLock<reqwest::Client> = LazyLock::new(|| {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(0)
         .timeout(std::time::Duration::from_secs(10))
         .build()
         .expect("the HTTP client has a valid static configuration")
@@ -107,7 +110,7 @@ pub async fn config(state: &AppState, actor: &Actor, tenant_id: Uuid) -> Result<
 }
 
 /// An issuer must be https; plain http is accepted on loopback only (a provider run for tests).
-fn parse_issuer(input: &str) -> Result<IssuerUrl, AppError> {
+pub fn parse_issuer(input: &str) -> Result<IssuerUrl, AppError> {
     let bad = |message: &str| AppError::invalid("issuer", message);
     let input = input.trim();
     if input.is_empty() {
@@ -133,7 +136,7 @@ fn parse_issuer(input: &str) -> Result<IssuerUrl, AppError> {
     IssuerUrl::new(input.to_owned()).map_err(|_| bad("The issuer must be a full URL, like https://login.example.com."))
 }
 
-fn parse_client_id(input: &str) -> Result<String, AppError> {
+pub fn parse_client_id(input: &str) -> Result<String, AppError> {
     let id = input.trim();
     if id.is_empty() || id.len() > 255 || id.chars().any(char::is_control) {
         return Err(AppError::invalid(
@@ -144,7 +147,7 @@ fn parse_client_id(input: &str) -> Result<String, AppError> {
     Ok(id.to_owned())
 }
 
-fn parse_domains(input: &[String]) -> Result<Vec<String>, AppError> {
+pub fn parse_domains(input: &[String]) -> Result<Vec<String>, AppError> {
     if input.len() > MAX_ALLOWED_DOMAINS {
         return Err(AppError::invalid(
             "allowedDomains",
@@ -656,22 +659,10 @@ async fn sign_in(
                 .clone()
                 .map(|n| n.chars().take(100).collect())
                 .unwrap_or_else(|| identity.email.as_str().split('@').next().unwrap_or_default().to_owned());
-            user_rows::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                email: Set(identity.email.as_str().to_owned()),
-                username: Set(None),
-                display_name: Set(display_name),
-                secondary_email: Set(None),
-                phone: Set(None),
-                password_hash: Set(None),
-                password_changed_at: Set(None),
-                must_change_password: Set(false),
-                created_at: Set(now),
-                updated_at: Set(now),
-            }
-            .insert(&txn)
-            .await
-            .map_err(db_error)?
+            users::new_account(identity.email.as_str(), None, display_name, now)
+                .insert(&txn)
+                .await
+                .map_err(db_error)?
         }
     };
     let membership = match membership {
@@ -679,22 +670,10 @@ async fn sign_in(
         None => {
             provisioned = true;
             let role = setup::builtin_role(&txn, super::roles::MEMBER.key).await?;
-            memberships::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                user_id: Set(user.id),
-                tenant_id: Set(tenant.id),
-                role_id: Set(role.id),
-                status: Set(MembershipStatus::Active.into()),
-                locked_reason: Set(None),
-                locked_until: Set(None),
-                cooldown_until: Set(None),
-                mfa_failed_attempts: Set(0),
-                created_at: Set(now),
-                updated_at: Set(now),
-            }
-            .insert(&txn)
-            .await
-            .map_err(db_error)?
+            users::new_membership((user.id, tenant.id), role.id, MembershipStatus::Active, now)
+                .insert(&txn)
+                .await
+                .map_err(db_error)?
         }
     };
     let accepted_invite = membership.status == MembershipStatus::Pending.as_str();

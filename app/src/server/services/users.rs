@@ -12,6 +12,52 @@ use crate::types::{
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
+/// A new account with no password yet: invited, or made by a first SSO sign-in.
+pub fn new_account(
+    email: &str,
+    username: Option<String>,
+    display_name: String,
+    now: chrono::DateTime<chrono::Utc>,
+) -> users::ActiveModel {
+    use sea_orm::Set;
+    users::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        email: Set(email.to_owned()),
+        username: Set(username),
+        display_name: Set(display_name),
+        secondary_email: Set(None),
+        phone: Set(None),
+        password_hash: Set(None),
+        password_changed_at: Set(None),
+        must_change_password: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+}
+
+/// A new membership with no lock or cooldown.
+pub fn new_membership(
+    (user_id, tenant_id): (Uuid, Uuid),
+    role_id: Uuid,
+    status: MembershipStatus,
+    now: chrono::DateTime<chrono::Utc>,
+) -> memberships::ActiveModel {
+    use sea_orm::Set;
+    memberships::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user_id),
+        tenant_id: Set(tenant_id),
+        role_id: Set(role_id),
+        status: Set(status.into()),
+        locked_reason: Set(None),
+        locked_until: Set(None),
+        cooldown_until: Set(None),
+        mfa_failed_attempts: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+}
+
 /// The account a sign-in identifier names: an email, or else a username.
 pub async fn find_by_identifier(
     db: &impl ConnectionTrait,
