@@ -115,6 +115,9 @@ pub enum AppError {
     /// Details are logged on the server under `reference`; the client only sees a generic text.
     #[error("{message}")]
     Internal { message: String, reference: Option<String> },
+    /// The database cannot be reached for the moment (restarting, network); retrying helps.
+    #[error("{message}")]
+    Unavailable { message: String },
 }
 
 impl AppError {
@@ -174,6 +177,12 @@ impl AppError {
         }
     }
 
+    pub fn unavailable() -> Self {
+        Self::Unavailable {
+            message: "The service cannot reach its database at the moment. Please try again in a few seconds.".into(),
+        }
+    }
+
     /// The HTTP status this error answers with, everywhere.
     pub fn status(&self) -> u16 {
         match self {
@@ -185,6 +194,16 @@ impl AppError {
             Self::Validation { .. } => 422,
             Self::RateLimited { .. } => 429,
             Self::Internal { .. } => 500,
+            Self::Unavailable { .. } => 503,
+        }
+    }
+
+    /// Seconds a client should wait before trying again (the `Retry-After` header).
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            Self::RateLimited { retry_after_secs, .. } => Some(*retry_after_secs),
+            Self::Unavailable { .. } => Some(5),
+            _ => None,
         }
     }
 
@@ -199,6 +218,7 @@ impl AppError {
             Self::Validation { .. } => "validation_failed",
             Self::RateLimited { .. } => "rate_limited",
             Self::Internal { .. } => "internal",
+            Self::Unavailable { .. } => "unavailable",
         }
     }
 
@@ -211,7 +231,8 @@ impl AppError {
             | Self::Conflict { message }
             | Self::Validation { message, .. }
             | Self::RateLimited { message, .. }
-            | Self::Internal { message, .. } => message,
+            | Self::Internal { message, .. }
+            | Self::Unavailable { message } => message,
         }
     }
 

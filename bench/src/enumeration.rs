@@ -58,8 +58,40 @@ fn encode(text: &str) -> String {
     text.replace('@', "%40")
 }
 
-/// Sign-in with a wrong password and "Forgot password", known against unknown.
-pub fn measure(port: u16) -> Result<Vec<Timing>, String> {
+/// Response times in milliseconds of one page, known accounts against unknown ones.
+pub struct Samples {
+    pub page: &'static str,
+    pub known: Vec<f64>,
+    pub unknown: Vec<f64>,
+}
+
+impl Samples {
+    pub fn timing(self) -> Timing {
+        Timing {
+            page: self.page,
+            samples: self.known.len(),
+            known_ms: median(self.known),
+            unknown_ms: median(self.unknown),
+        }
+    }
+}
+
+/// Adds one server's samples to those of earlier ones, page by page.
+pub fn merge(into: &mut Vec<Samples>, more: Vec<Samples>) {
+    for samples in more {
+        match into.iter_mut().find(|s| s.page == samples.page) {
+            Some(existing) => {
+                existing.known.extend(samples.known);
+                existing.unknown.extend(samples.unknown);
+            }
+            None => into.push(samples),
+        }
+    }
+}
+
+/// Sign-in with a wrong password and "Forgot password", known against unknown, on one freshly
+/// seeded server (the resend throttle allows one reset request per identifier and minute).
+pub fn measure(port: u16) -> Result<Vec<Samples>, String> {
     let (mut known, mut unknown) = (Vec::new(), Vec::new());
     for round in 0..4 {
         for (i, email) in KNOWN.iter().enumerate() {
@@ -72,11 +104,10 @@ pub fn measure(port: u16) -> Result<Vec<Timing>, String> {
             )?);
         }
     }
-    let sign_in = Timing {
+    let sign_in = Samples {
         page: "sign-in, wrong password",
-        samples: known.len(),
-        known_ms: median(known),
-        unknown_ms: median(unknown),
+        known,
+        unknown,
     };
     let (mut known, mut unknown) = (Vec::new(), Vec::new());
     for (i, email) in KNOWN.iter().enumerate() {
@@ -88,11 +119,10 @@ pub fn measure(port: u16) -> Result<Vec<Timing>, String> {
         let ghost = format!("identifier=ghost-reset{i}%40acme.test");
         unknown.push(post_form(port, RequestPasswordReset::PATH, &ghost)?);
     }
-    let recovery = Timing {
+    let recovery = Samples {
         page: "forgot password, first request",
-        samples: known.len(),
-        known_ms: median(known),
-        unknown_ms: median(unknown),
+        known,
+        unknown,
     };
     Ok(vec![sign_in, recovery])
 }

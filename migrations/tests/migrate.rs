@@ -20,6 +20,8 @@ const TABLES: &[&str] = &[
     "outbox",
     "api_tokens",
     "instance_secrets",
+    "send_throttles",
+    "reset_requests",
 ];
 
 async fn assert_tables(db: &DatabaseConnection, present: bool) {

@@ -115,6 +115,11 @@ pub struct ServeConfig {
     /// Folder with the built single-page app (index.html, WASM, JS, CSS).
     #[arg(long, env = "LATCHKEY_SITE_DIR", default_value = "dist")]
     pub site_dir: PathBuf,
+    /// Seconds a message being sent stays claimed by one server process. After a crash, what that
+    /// process was sending goes out again when its claim ends (same Message-ID, so receivers can
+    /// drop the copy). SMTP commands time out at half of it.
+    #[arg(long, env = "LATCHKEY_OUTBOX_LEASE_SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(2..=3600))]
+    pub outbox_lease_secs: u64,
     /// REST API requests one token may make per minute; more answer 429 with Retry-After.
     #[arg(long, env = "LATCHKEY_API_RATE_LIMIT", default_value_t = app::server::DEFAULT_API_REQUESTS_PER_MINUTE, value_parser = clap::value_parser!(u32).range(1..))]
     pub api_rate_limit: u32,

@@ -11,11 +11,14 @@ pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr>
 
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
-    options.sqlx_logging(false).acquire_timeout(Duration::from_secs(10));
+    options.sqlx_logging(false);
     if url.starts_with("sqlite:") {
         // One file, many readers, one writer: a small pool, and writers wait for each other
         // instead of failing with "database is locked".
-        options.max_connections(8).min_connections(1);
+        options
+            .max_connections(8)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(10));
         options.map_sqlx_sqlite_opts(|o| {
             o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
@@ -23,7 +26,12 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
                 .foreign_keys(true)
         });
     } else {
-        options.max_connections(32).min_connections(2);
+        // While PostgreSQL is down every connection attempt fails at once and sqlx retries until
+        // this timeout: a short one turns an outage into quick 503s instead of hung requests.
+        options
+            .max_connections(32)
+            .min_connections(2)
+            .acquire_timeout(Duration::from_secs(3));
     }
     Database::connect(options).await
 }

@@ -1,6 +1,8 @@
 //! The middleware that resolves the workspace from the Host header before anything else runs.
 
-use crate::http_errors::{RequestId, bad_request_page, json_error, no_such_workspace_page, server_fn_error};
+use crate::http_errors::{
+    RequestId, bad_request_page, error_page, json_error, no_such_workspace_page, server_fn_error,
+};
 use app::AppError;
 use app::server::services::hosts;
 use app::server::{AppState, RequestMeta};
@@ -22,11 +24,20 @@ fn wants_json(path: &str) -> bool {
 pub async fn resolve_workspace(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let request_id = request.extensions().get::<RequestId>().map(|r| r.0.clone());
+    // The API and its docs work on any host: a token carries its own scope.
+    let is_rest =
+        path.starts_with("/api/v1/") || path == "/api/v1" || path == "/api/docs" || path.starts_with("/api/docs/");
+    // Each kind of caller gets a refusal it can read: REST clients the JSON error body, the
+    // WASM client the server-function encoding, a browser navigating a page.
     let refuse = |error: AppError| {
-        if wants_json(&path) {
+        if is_rest {
             json_error(&error, request_id.as_deref())
+        } else if wants_json(&path) {
+            server_fn_error(&error)
+        } else if let AppError::BadRequest { message } = &error {
+            bad_request_page(message)
         } else {
-            bad_request_page(error.message())
+            error_page(&error)
         }
     };
     let host = match request.headers().get(header::HOST).map(|h| h.to_str()) {
@@ -39,12 +50,8 @@ pub async fn resolve_workspace(State(state): State<AppState>, mut request: Reque
     };
     let realm = match hosts::resolve(&state.db, &host, &state.config.base_domain).await {
         Ok(realm) => realm,
-        Err(error @ AppError::BadRequest { .. }) => return refuse(error),
-        Err(error) => return json_error(&error, request_id.as_deref()),
+        Err(error) => return refuse(error),
     };
-    // The API and its docs work on any host: a token carries its own scope.
-    let is_rest =
-        path.starts_with("/api/v1/") || path == "/api/v1" || path == "/api/docs" || path.starts_with("/api/docs/");
     match realm {
         Some(realm) => {
             request.extensions_mut().insert(realm);

@@ -36,10 +36,10 @@ pub fn status_of(error: &AppError) -> StatusCode {
 pub fn json_error(error: &AppError, request_id: Option<&str>) -> Response {
     let body = ErrorBody::from_error(error, request_id.map(str::to_owned));
     let mut response = (status_of(error), axum::Json(body)).into_response();
-    if let AppError::RateLimited { retry_after_secs, .. } = error {
+    if let Some(seconds) = error.retry_after_secs() {
         response
             .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
     response
 }

@@ -75,6 +75,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     if let Command::Serve(serve) = &cli.command {
         config.smtp_configured = serve.smtp_url.is_some();
         config.api_requests_per_minute = serve.api_rate_limit;
+        config.outbox_lease = std::time::Duration::from_secs(serve.outbox_lease_secs);
     }
     let hasher = PasswordHasher::for_this_machine();
     let mut state = startup::build_state(database, config, Arc::new(SystemClock), hasher, data_key)
@@ -91,18 +92,22 @@ async fn run(cli: Cli) -> Result<(), String> {
                     serve.sms_from.clone(),
                 )));
             }
-            match &serve.smtp_url {
+            let mailer: Option<Arc<dyn app::server::mail::Mailer>> = match &serve.smtp_url {
                 Some(url) => {
                     let host = state.config.base_domain.split(':').next().unwrap_or("localhost");
                     let from = serve
                         .smtp_from
                         .clone()
                         .unwrap_or_else(|| format!("Latchkey <no-reply@{host}>"));
-                    let mailer = SmtpMailer::from_url(url, &from)?;
-                    outbox::spawn_worker(state.clone(), Arc::new(mailer), std::time::Duration::from_secs(2));
+                    let smtp_timeout = Ord::min(state.config.outbox_lease / 2, std::time::Duration::from_secs(60));
+                    Some(Arc::new(SmtpMailer::with_timeout(url, &from, smtp_timeout)?))
                 }
-                None => tracing::info!("no SMTP server configured: mail stays in the outbox"),
-            }
+                None => {
+                    tracing::info!("no SMTP server configured: mail stays in the outbox");
+                    None
+                }
+            };
+            outbox::spawn_worker(state.clone(), mailer, std::time::Duration::from_secs(2));
             let listener = tokio::net::TcpListener::bind(serve.listen)
                 .await
                 .map_err(|e| format!("listen on {}: {e}", serve.listen))?;

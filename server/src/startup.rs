@@ -112,10 +112,8 @@ async fn server_fn_handler(State(state): State<AppState>, request: Request<Body>
     };
     if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
         parts.status = status_of(&error);
-        if let AppError::RateLimited { retry_after_secs, .. } = error {
-            parts
-                .headers
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        if let Some(seconds) = error.retry_after_secs() {
+            parts.headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
     }
     Response::from_parts(parts, Body::from(bytes))
@@ -130,7 +128,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
         Ok(_) => "ready".into_response(),
         Err(error) => {
             tracing::error!(%error, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+            crate::http_errors::json_error(&AppError::unavailable(), None)
         }
     }
 }

@@ -9,6 +9,9 @@ pub struct OutgoingEmail {
     pub subject: String,
     pub text: String,
     pub html: Option<String>,
+    /// Stays the same on every retry of one outbox message (its id), and goes out as the
+    /// `Message-ID`, so a receiver can drop a copy sent again after a crash.
+    pub idempotency_key: Option<String>,
 }
 
 #[async_trait]
@@ -26,11 +29,22 @@ pub struct SmtpMailer {
 
 impl SmtpMailer {
     pub fn from_url(url: &str, from: &str) -> Result<Self, String> {
+        Self::with_timeout(url, from, std::time::Duration::from_secs(60))
+    }
+
+    /// `timeout` bounds each SMTP command; keep it under the outbox lease, or a slow send could
+    /// outlive its claim and another process would send the message again.
+    pub fn with_timeout(url: &str, from: &str, timeout: std::time::Duration) -> Result<Self, String> {
         let transport = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url)
             .map_err(|e| format!("SMTP URL: {e}"))?
+            .timeout(Some(timeout))
             .build();
         let from = from.parse().map_err(|e| format!("sender address {from:?}: {e}"))?;
         Ok(Self { transport, from })
+    }
+
+    fn message_id(&self, key: &str) -> String {
+        format!("<{key}@{}>", self.from.email.domain())
     }
 }
 
@@ -43,6 +57,7 @@ impl Mailer for SmtpMailer {
         let builder = lettre::Message::builder()
             .from(self.from.clone())
             .to(to)
+            .message_id(email.idempotency_key.as_deref().map(|key| self.message_id(key)))
             .subject(&email.subject);
         let message = match &email.html {
             Some(html) => builder.multipart(MultiPart::alternative_plain_html(email.text.clone(), html.clone())),
@@ -114,6 +129,7 @@ pub fn compose(to: &str, subject: String, blocks: &[Block<'_>]) -> OutgoingEmail
         subject,
         text,
         html: Some(html),
+        idempotency_key: None,
     }
 }
 

@@ -18,6 +18,9 @@ pub struct ServiceConfig {
     pub smtp_configured: bool,
     /// REST API requests one token may make per minute.
     pub api_requests_per_minute: u32,
+    /// A message being sent is hidden from other delivery workers this long; after a crash it
+    /// is sent again once the lease ends (with the same `Message-ID`).
+    pub outbox_lease: std::time::Duration,
 }
 
 pub const DEFAULT_API_REQUESTS_PER_MINUTE: u32 = 600;
@@ -30,6 +33,7 @@ impl ServiceConfig {
             secure_cookies: public_scheme == "https",
             smtp_configured: false,
             api_requests_per_minute: DEFAULT_API_REQUESTS_PER_MINUTE,
+            outbox_lease: std::time::Duration::from_secs(300),
             public_scheme,
         }
     }

@@ -66,6 +66,10 @@ const ERROR_ANSWERS: &[(&str, &str)] = &[
     ("409", "Conflicts with the current state"),
     ("422", "A field breaks a rule; `fields` says which"),
     ("429", "Too many requests; see Retry-After"),
+    (
+        "503",
+        "The database cannot be reached for a moment; retry after Retry-After",
+    ),
 ];
 
 impl Modify for Conventions {

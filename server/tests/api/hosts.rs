@@ -134,3 +134,37 @@ async fn call_with_cookie<F: ServerFn>(app: &TestApp, label: &str, cookie: &str)
         .await
         .unwrap()
 }
+
+#[tokio::test]
+async fn an_unreachable_database_answers_503_that_says_to_retry() {
+    let app = spawn_app().await;
+    let token = api_token(&app, "admin@demo-msp.test", "admin").await;
+    let browser = app.browser("acme");
+    // The pool closed is what a database that went away looks like to a request.
+    app.state.db.close_by_ref().await.unwrap();
+
+    let ready = app
+        .raw_client()
+        .get(format!("http://{}/readyz", app.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 503);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unavailable");
+
+    let answer = api_call(&app, reqwest::Method::GET, &token, "/users/me", None).await;
+    assert_eq!(answer.status, 503);
+    assert_eq!(answer.headers["retry-after"], "5");
+    assert_eq!(answer.body["error"]["code"], "unavailable");
+    assert!(
+        answer.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot reach its database")
+    );
+
+    let (status, error) = browser.sign_in("bob@acme.test", "whatever").await.unwrap_err();
+    assert_eq!(status, 503);
+    assert!(matches!(error, app::AppError::Unavailable { .. }), "{error:?}");
+}

@@ -6,67 +6,8 @@ use app::server::entities::outbox;
 use app::server::mail::{OutgoingEmail, SmtpMailer};
 use app::server::services::outbox::{MAX_ATTEMPTS, deliver_due, enqueue_email};
 use sea_orm::EntityTrait;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 
-/// An SMTP server that files each message it receives as a `.eml` file.
-pub struct SmtpSink {
-    child: Child,
-    pub port: u16,
-    pub folder: tempfile::TempDir,
-}
-
-impl SmtpSink {
-    pub fn start() -> Self {
-        let python = std::env::var("LATCHKEY_TEST_PYTHON").unwrap_or_else(|_| {
-            format!(
-                "{}/.cache/latchkey/py/bin/python",
-                std::env::var("HOME").unwrap_or_default()
-            )
-        });
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let folder = tempfile::tempdir().unwrap();
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/smtp_sink.py");
-        let mut child = Command::new(&python)
-            .args([script, &port.to_string(), folder.path().to_str().unwrap()])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {python} (scripts/setup.sh installs aiosmtpd): {e}"));
-        let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), "ready", "SMTP sink did not start");
-        Self { child, port, folder }
-    }
-
-    pub fn url(&self) -> String {
-        format!("smtp://127.0.0.1:{}", self.port)
-    }
-
-    /// The messages received so far, oldest first, as raw RFC 5322 text.
-    pub fn messages(&self) -> Vec<String> {
-        let mut paths: Vec<_> = std::fs::read_dir(self.folder.path())
-            .unwrap()
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
-            .collect();
-        paths.sort();
-        paths.into_iter().map(|p| std::fs::read_to_string(p).unwrap()).collect()
-    }
-}
-
-impl Drop for SmtpSink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+pub use crate::smtp_sink::SmtpSink;
 
 pub struct Mailbox {
     pub sink: SmtpSink,
@@ -116,6 +57,7 @@ fn email(to: &str, text: &str) -> OutgoingEmail {
         subject: "Your Acme Corp code".into(),
         text: text.into(),
         html: Some(format!("<p>{text}</p>")),
+        idempotency_key: None,
     }
 }
 
@@ -149,8 +91,30 @@ async fn queued_mail_is_sealed_and_delivered_over_smtp() {
     assert!(messages[0].contains("text/html"));
     let row = outbox::Entity::find().one(&app.state.db).await.unwrap().unwrap();
     assert_eq!((row.status.as_str(), row.attempts), ("sent", 1));
+    let message_id = format!("Message-ID: <{}@localhost>", row.id);
+    assert!(
+        messages[0].contains(&message_id),
+        "the outbox id is the idempotency key"
+    );
     // Nothing left to send: a second round sends nothing twice.
     assert_eq!(deliver_due(&app.state, &mailer, 10).await.unwrap().sent, 0);
+
+    // A process killed after the SMTP server took the message but before it marked the row
+    // sent leaves it pending; the retry carries the same Message-ID, and the receiver keeps one.
+    let mut unmarked: outbox::ActiveModel = row.clone().into();
+    unmarked.status = sea_orm::Set("pending".into());
+    sea_orm::ActiveModelTrait::update(unmarked, &app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        deliver_due(&app.state, &mailer, 10).await.unwrap().sent,
+        0,
+        "claimed until the lease ends"
+    );
+    app.clock.advance(chrono::Duration::minutes(6));
+    assert_eq!(deliver_due(&app.state, &mailer, 10).await.unwrap().sent, 1);
+    assert_eq!(sink.messages().len(), 1);
+    assert_eq!(sink.duplicates(), [format!("<{}@localhost>", row.id)]);
 }
 
 #[tokio::test]

@@ -2,6 +2,8 @@
 //! (a SQLite file, or a new PostgreSQL database when LATCHKEY_TEST_PG_URL is set).
 
 mod helpers;
+#[path = "../support/smtp_sink.rs"]
+mod smtp_sink;
 
 mod account_actions;
 mod console;

@@ -5,6 +5,7 @@ use app::api::{ListOutbox, ReadOutboxMessage, RequestPasswordReset, RetryOutboxM
 use app::server::entities::{audit_log, outbox};
 use app::server::mail::SmtpMailer;
 use app::server::services::outbox::{MAX_ATTEMPTS, PAGE_SIZE, deliver_due};
+use app::server::services::recovery::handle_reset_requests;
 use app::types::{CodeRequested, OutboxMessage, OutboxMessageBody, OutboxPage};
 use chrono::Duration;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
@@ -31,6 +32,11 @@ async fn admins_read_the_outbox_page_by_page_and_retry_failed_mail() {
         .call::<RequestPasswordReset, _>(&[("identifier", "bob@acme.test")])
         .await
         .unwrap();
+    assert_eq!(app.count(outbox::Entity).await, 0, "the request only queues");
+    assert_eq!(
+        handle_reset_requests(&app.state, 500).await.unwrap() as u64,
+        PAGE_SIZE + 6
+    );
     assert_eq!(app.count(outbox::Entity).await, 1, "only a real account gets mail");
 
     // Make enough mail for two pages: every bob reset code is one more message.
@@ -40,6 +46,7 @@ async fn admins_read_the_outbox_page_by_page_and_retry_failed_mail() {
             .call::<RequestPasswordReset, _>(&[("identifier", "bob@acme.test")])
             .await
             .unwrap();
+        handle_reset_requests(&app.state, 10).await.unwrap();
     }
     let total = app.count(outbox::Entity).await;
     assert_eq!(total, PAGE_SIZE + 1);

@@ -470,3 +470,42 @@ async fn changing_my_password_needs_the_current_one_and_respects_the_minimum_age
         .unwrap_err();
     assert_eq!(status, 401);
 }
+
+#[tokio::test]
+async fn a_request_only_queues_and_the_worker_handles_it_once() {
+    use app::server::entities::{one_time_secrets, outbox, reset_requests};
+    use app::server::services::recovery::handle_reset_requests;
+    let app = spawn_app().await;
+    let acme = app.browser("acme");
+    request(&acme, "bob@acme.test").await.unwrap();
+    request(&acme, "ghost@acme.test").await.unwrap();
+    // Known and unknown wrote the same thing: a throttle and a queued request each.
+    let queued = reset_requests::Entity::find().all(&app.state.db).await.unwrap();
+    assert_eq!(queued.len(), 2);
+    assert!(
+        queued
+            .iter()
+            .all(|r| !r.identifier_enc.windows(5).any(|w| w == b"ghost" || w == b"bob@a")),
+        "identifiers are sealed"
+    );
+    assert_eq!(app.count(outbox::Entity).await, 0);
+    assert_eq!(app.count(one_time_secrets::Entity).await, 0);
+
+    // A worker that took a request and died: the request waits for its lease, then is handled.
+    let taken = reset_requests::ActiveModel {
+        claimed_until: sea_orm::Set(app::server::Clock::now(&app.clock) + Duration::minutes(5)),
+        ..queued[0].clone().into()
+    };
+    sea_orm::ActiveModelTrait::update(taken, &app.state.db).await.unwrap();
+    assert_eq!(handle_reset_requests(&app.state, 10).await.unwrap(), 1);
+    app.clock.advance(Duration::minutes(6));
+    assert_eq!(handle_reset_requests(&app.state, 10).await.unwrap(), 1);
+    assert_eq!(
+        handle_reset_requests(&app.state, 10).await.unwrap(),
+        0,
+        "each is handled once"
+    );
+    assert_eq!(app.count(reset_requests::Entity).await, 0);
+    assert_eq!(app.count(outbox::Entity).await, 1, "only bob gets mail");
+    assert_eq!(app.count(one_time_secrets::Entity).await, 1);
+}

@@ -20,6 +20,7 @@ pub mod mfa_factors;
 pub mod one_time_secrets;
 pub mod outbox;
 pub mod recovery_codes;
+pub mod reset_requests;
 pub mod roles;
 pub mod security_events;
 pub mod send_throttles;
@@ -37,6 +38,7 @@ pub mod prelude {
     pub use super::one_time_secrets::Entity as OneTimeSecrets;
     pub use super::outbox::Entity as Outbox;
     pub use super::recovery_codes::Entity as RecoveryCodes;
+    pub use super::reset_requests::Entity as ResetRequests;
     pub use super::roles::Entity as Roles;
     pub use super::security_events::Entity as SecurityEvents;
     pub use super::send_throttles::Entity as SendThrottles;

@@ -17,9 +17,7 @@ use crate::server::{Actor, AppState, RequestMeta};
 pub use crate::types::MfaResetLevel;
 use crate::types::{MembershipStatus, SecurityEventType};
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -88,7 +86,7 @@ pub async fn reset_cooldown(
     if status_now(&target, now) != MembershipStatus::Cooldown {
         return Err(AppError::conflict("There is no cooldown running for this user."));
     }
-    let txn = state.db.begin().await.map_err(db_error)?;
+    let txn = super::begin(&state.db).await?;
     save_status(&txn, &target, MembershipStatus::Active, None, now).await?;
     record(
         &txn,
@@ -141,7 +139,7 @@ pub async fn lock(
     } else {
         reason.to_owned()
     };
-    let txn = state.db.begin().await.map_err(db_error)?;
+    let txn = super::begin(&state.db).await?;
     save_status(&txn, &target, MembershipStatus::Locked, Some(reason.clone()), now).await?;
     let ended = sessions::revoke_all_for_user(&txn, user_id).await?;
     let event = NewEvent {
@@ -171,7 +169,7 @@ pub async fn unlock(
     let target = target(&state.db, user_id, tenant_id).await?;
     let now = state.clock.now();
     let throttled = [Some(target.user.email.as_str()), target.user.username.as_deref()];
-    let txn = state.db.begin().await.map_err(db_error)?;
+    let txn = super::begin(&state.db).await?;
     for identifier in throttled.into_iter().flatten() {
         throttle::clear(&txn, &ThrottleKey::identifier(tenant_id, identifier), now).await?;
     }
@@ -210,7 +208,7 @@ pub async fn reset_mfa(
     require(actor, USERS_SUPPORT, tenant_id)?;
     let target = target(&state.db, user_id, tenant_id).await?;
     let now = state.clock.now();
-    let txn = state.db.begin().await.map_err(db_error)?;
+    let txn = super::begin(&state.db).await?;
     let mut doomed = mfa_factors::Entity::delete_many().filter(mfa_factors::Column::UserId.eq(user_id));
     if level == MfaResetLevel::Org {
         doomed = doomed.filter(mfa_factors::Column::EnrolledTenantId.eq(tenant_id));
@@ -304,7 +302,7 @@ pub async fn change_role(
         .map_err(db_error)?
         .map(|r| r.name)
         .unwrap_or_default();
-    let txn = state.db.begin().await.map_err(db_error)?;
+    let txn = super::begin(&state.db).await?;
     let mut membership: memberships::ActiveModel = target.membership.clone().into();
     membership.role_id = Set(role.id);
     membership.updated_at = Set(state.clock.now());
@@ -341,7 +339,7 @@ pub async fn enable_access(
         )));
     }
     let now = state.clock.now();
-    let txn = state.db.begin().await.map_err(db_error)?;
+    let txn = super::begin(&state.db).await?;
     save_status(&txn, &target, MembershipStatus::Active, None, now).await?;
     record(
         &txn,

@@ -10,7 +10,7 @@ use crate::server::entities::{roles, tenants};
 use crate::server::{Actor, AppState, RequestMeta};
 use crate::types::{NewRole, PERMISSIONS, RoleSummary};
 use sea_orm::sea_query::ExprTrait;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -67,7 +67,7 @@ pub async fn create(
         )));
     }
     let now = state.clock.now();
-    let txn = state.db.begin().await.map_err(db_error)?;
+    let txn = super::begin(&state.db).await?;
     let role = roles::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(Some(tenant_id)),

@@ -7,7 +7,7 @@ use crate::server::AppState;
 use crate::server::entities::{memberships, tenants, users};
 use crate::types::{TenantKind, TenantStatus};
 use chrono::Duration;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 /// Every demo account that can sign in uses this password.
@@ -122,7 +122,7 @@ pub async fn seed(state: &AppState) -> Result<DemoSummary, AppError> {
                 Some(state.hasher.hash(DEMO_PASSWORD).await?)
             });
         }
-        let txn = state.db.begin().await.map_err(db_error)?;
+        let txn = super::begin(&state.db).await?;
         rename_operator(&txn, "Demo MSP", now).await?;
         let operator = operator(&txn).await?;
         let mut workspaces = vec![operator];

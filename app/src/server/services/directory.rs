@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, JoinType, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, RelationTrait, TransactionTrait,
+    QueryOrder, QuerySelect, RelationTrait,
 };
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
@@ -542,7 +542,7 @@ pub async fn revoke_session(
         AppError::NotFound { .. } => AppError::not_found("No such session."),
         other => other,
     })?;
-    let txn = state.db.begin().await.map_err(db_error)?;
+    let txn = super::begin(&state.db).await?;
     sessions::delete(&txn, session.id).await?;
     audit::record(
         &txn,
@@ -585,7 +585,7 @@ pub async fn remove_by_email(
         ));
     }
     let removable = visible_memberships(db, actor, user.id, USERS_MANAGE).await?;
-    let txn = db.begin().await.map_err(db_error)?;
+    let txn = super::begin(db).await?;
     let mut removed_from = Vec::with_capacity(removable.len());
     for (membership, tenant, role) in &removable {
         memberships::Entity::delete_by_id(membership.id)

@@ -16,9 +16,7 @@ use crate::server::{Actor, AppState, Realm, RequestMeta};
 use crate::types::{MembershipStatus, PendingEmailChange, SecurityEventType};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -157,7 +155,7 @@ async fn send_link(
     let token = random_token();
     let expires_at = now + LINK_LIFETIME;
     let url = format!("{}/confirm-email#token={token}", state.config.workspace_url(&home.slug));
-    let txn = state.db.begin().await.map_err(db_error)?;
+    let txn = super::begin(&state.db).await?;
     // Links on any workspace's host: a newer request voids them all.
     one_time_secrets::Entity::update_many()
         .col_expr(one_time_secrets::Column::SupersededAt, Expr::value(now))
@@ -230,7 +228,7 @@ pub async fn confirm(state: &AppState, realm: &Realm, meta: &RequestMeta, token:
     .await?
     .ok_or_else(expired)?;
     let email = new_address(&secret).ok_or_else(AppError::internal)?;
-    let txn = state.db.begin().await.map_err(db_error)?;
+    let txn = super::begin(&state.db).await?;
     if !one_time::consume(&txn, secret.id, now).await? {
         return Err(expired());
     }

@@ -19,7 +19,7 @@ use crate::server::{Actor, AppState, Realm, RequestMeta};
 use crate::types::{AccessLink, Impersonation, MembershipStatus, SecurityEventType, TenantKind};
 use chrono::Duration;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -65,7 +65,7 @@ pub async fn start(
     }
     let token = random_token();
     let expires_at = now + LINK_LIFETIME;
-    let txn = state.db.begin().await.map_err(db_error)?;
+    let txn = super::begin(&state.db).await?;
     let secret = one_time::NewSecret {
         id: Uuid::now_v7(),
         purpose: SecretPurpose::Impersonation,
@@ -107,7 +107,7 @@ pub async fn begin(state: &AppState, realm: &Realm, meta: &RequestMeta, token: &
     .await?
     .ok_or_else(expired)?;
     let admin_id = secret.created_by_user_id.ok_or_else(expired)?;
-    let txn = state.db.begin().await.map_err(db_error)?;
+    let txn = super::begin(&state.db).await?;
     if !one_time::consume(&txn, secret.id, now).await? {
         return Err(expired());
     }
@@ -162,7 +162,7 @@ pub async fn end(state: &AppState, actor: &Actor, meta: &RequestMeta) -> Result<
     let (Some(admin_id), Some(session_id)) = (actor.impersonator_id, actor.session_id) else {
         return Err(AppError::conflict("This session is not an impersonation."));
     };
-    let txn = state.db.begin().await.map_err(db_error)?;
+    let txn = super::begin(&state.db).await?;
     sessions::delete(&txn, session_id).await?;
     // The admin acted; the row names them, not the user whose session it was.
     let admin = user_rows::Entity::find_by_id(admin_id)

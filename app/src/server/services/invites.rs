@@ -21,7 +21,7 @@ use crate::types::{
     AccessLink, InviteInfo, InviteOutcome, InviteRequest, MembershipStatus, SecurityEventType, SignInMode, TenantKind,
 };
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -162,7 +162,7 @@ pub async fn invite(
     let now = state.clock.now();
     let email_used = format!("Email already used: {email} is already a member of {}.", tenant.name);
 
-    let txn = db.begin().await.map_err(db_error)?;
+    let txn = super::begin(db).await?;
     let existing = users::Entity::find()
         .filter(users::Column::Email.eq(email.as_str()))
         .one(&txn)
@@ -296,7 +296,7 @@ async fn new_link(
 ) -> Result<AccessLink, AppError> {
     let target = pending_target(state, actor, USERS_SUPPORT, user_id, tenant_id).await?;
     let now = state.clock.now();
-    let txn = state.db.begin().await.map_err(db_error)?;
+    let txn = super::begin(&state.db).await?;
     let pair = (&target.user, &target.tenant);
     let (url, expires_at) = issue_link(&txn, state, purpose, pair, actor.user.id, now).await?;
     let action = if purpose == SecretPurpose::Invite {
@@ -359,7 +359,7 @@ pub async fn revoke(
 ) -> Result<(), AppError> {
     let target = pending_target(state, actor, USERS_MANAGE, user_id, tenant_id).await?;
     let now = state.clock.now();
-    let txn = state.db.begin().await.map_err(db_error)?;
+    let txn = super::begin(&state.db).await?;
     one_time::supersede(&txn, user_id, tenant_id, LINK_PURPOSES, now).await?;
     memberships::Entity::delete_by_id(target.membership.id)
         .exec(&txn)
@@ -471,7 +471,7 @@ pub async fn accept(
         }
     };
     let now = state.clock.now();
-    let txn = state.db.begin().await.map_err(db_error)?;
+    let txn = super::begin(&state.db).await?;
     if !one_time::consume(&txn, secret_id, now).await? {
         return Err(link_expired());
     }

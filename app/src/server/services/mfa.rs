@@ -19,7 +19,6 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -252,7 +251,7 @@ async fn record_failure(
             fields: [("code".to_owned(), vec!["That code is not right.".to_owned()])].into(),
         });
     }
-    let txn = db.begin().await.map_err(db_error)?;
+    let txn = super::begin(db).await?;
     let event = NewEvent {
         event_type: SecurityEventType::CooldownActivated,
         user_id: Some(actor.user.id),
@@ -349,7 +348,7 @@ pub async fn verify(
         };
         return Err(record_failure(state, actor, meta, json!({ "factor": factor })).await?);
     }
-    let txn = db.begin().await.map_err(db_error)?;
+    let txn = super::begin(db).await?;
     let cookie = mark_session_verified(&txn, state, actor).await?;
     memberships::Entity::update_many()
         .col_expr(memberships::Column::MfaFailedAttempts, Expr::value(0))
@@ -519,7 +518,7 @@ pub async fn start_totp(state: &AppState, actor: &Actor, password: String) -> Re
         tracing::error!(%error, "QR code");
         AppError::internal()
     })?;
-    let txn = db.begin().await.map_err(db_error)?;
+    let txn = super::begin(db).await?;
     // An abandoned set-up leaves nothing behind once a new one starts.
     mfa_factors::Entity::delete_many()
         .filter(mfa_factors::Column::UserId.eq(actor.user.id))
@@ -590,7 +589,7 @@ pub async fn confirm_totp(
             "That code is not right. Check that your device's clock is correct and enter the newest code.",
         ));
     };
-    let txn = db.begin().await.map_err(db_error)?;
+    let txn = super::begin(db).await?;
     let mut active: mfa_factors::ActiveModel = factor.into();
     active.confirmed_at = Set(Some(now));
     active.last_used_step = Set(Some(step));
@@ -721,7 +720,7 @@ pub async fn remove_factor(
             "This workspace requires multi-factor authentication: add another factor before removing this one.",
         ));
     }
-    let txn = db.begin().await.map_err(db_error)?;
+    let txn = super::begin(db).await?;
     mfa_factors::Entity::delete_by_id(factor_id)
         .exec(&txn)
         .await
@@ -761,7 +760,7 @@ pub async fn regenerate_recovery_codes(
         ));
     }
     let now = state.clock.now();
-    let txn = db.begin().await.map_err(db_error)?;
+    let txn = super::begin(db).await?;
     let codes = new_recovery_codes(&txn, state, actor.user.id, now).await?;
     let change = OwnFactorChange {
         event_type: SecurityEventType::RecoveryCodesRegenerated,

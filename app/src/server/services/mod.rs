@@ -32,12 +32,58 @@ pub mod tokens;
 pub mod users;
 
 use crate::AppError;
-use sea_orm::DbErr;
+use sea_orm::{
+    DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 
-/// Database failures are logged with their cause and shown to clients as a generic message.
+/// Starts a transaction that will write. On SQLite it takes the write lock at BEGIN (IMMEDIATE):
+/// a deferred transaction that reads and then writes fails at once with "database is locked"
+/// when another connection wrote in between, and the busy timeout cannot help it. PostgreSQL
+/// ignores the mode.
+pub(crate) async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction, AppError> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+    .map_err(db_error)
+}
+
+/// Database failures are logged with their cause. A database that cannot be reached (restarting,
+/// network, pool exhausted) is a 503 the client may retry; anything else is a generic 500.
 pub(crate) fn db_error(error: DbErr) -> AppError {
+    if database_unreachable(&error) {
+        tracing::warn!(%error, "database unreachable");
+        return AppError::unavailable();
+    }
     tracing::error!(%error, "database error");
     AppError::internal()
+}
+
+/// Whether the error says the database could not be reached rather than that the statement
+/// failed: no connection in time, a broken socket, or PostgreSQL's "shutting down / starting up /
+/// connection" classes (57P, 08).
+pub(crate) fn database_unreachable(error: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    use sea_orm::sqlx::Error as Sqlx;
+    match error {
+        DbErr::ConnectionAcquire(_) => true,
+        DbErr::Conn(RuntimeErr::SqlxError(cause))
+        | DbErr::Exec(RuntimeErr::SqlxError(cause))
+        | DbErr::Query(RuntimeErr::SqlxError(cause)) => match cause.as_ref() {
+            Sqlx::Io(_)
+            | Sqlx::Tls(_)
+            | Sqlx::Protocol(_)
+            | Sqlx::PoolTimedOut
+            | Sqlx::PoolClosed
+            | Sqlx::WorkerCrashed => true,
+            Sqlx::Database(db) => db
+                .code()
+                .is_some_and(|code| code.starts_with("57P") || code.starts_with("08")),
+            _ => false,
+        },
+        _ => false,
+    }
 }
 
 /// A unique-constraint violation becomes a 409 with `message` (two admins inviting one address
@@ -47,4 +93,32 @@ pub(crate) fn conflict_or_db_error(error: DbErr, message: &str) -> AppError {
         return AppError::conflict(message);
     }
     db_error(error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::{ConnAcquireErr, RuntimeErr, sqlx};
+    use std::sync::Arc;
+
+    #[test]
+    fn an_unreachable_database_is_a_503_and_a_failed_statement_a_500() {
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        for unreachable in [
+            DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
+            DbErr::Conn(RuntimeErr::SqlxError(Arc::new(sqlx::Error::Io(refused)))),
+            DbErr::Query(RuntimeErr::SqlxError(Arc::new(sqlx::Error::PoolTimedOut))),
+        ] {
+            let error = db_error(unreachable);
+            assert_eq!((error.status(), error.code()), (503, "unavailable"));
+            assert_eq!(error.retry_after_secs(), Some(5));
+        }
+        for broken in [
+            DbErr::RecordNotFound("x".into()),
+            DbErr::Query(RuntimeErr::SqlxError(Arc::new(sqlx::Error::RowNotFound))),
+            DbErr::Custom("bad".into()),
+        ] {
+            assert_eq!(db_error(broken).status(), 500);
+        }
+    }
 }

@@ -15,14 +15,12 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set, TransactionTrait,
+    Set,
 };
 use uuid::Uuid;
 
 /// After this many failed attempts a message is marked failed and left for an admin to see.
 pub const MAX_ATTEMPTS: i32 = 8;
-/// A message being sent is hidden from other workers for this long.
-const CLAIM_LEASE: Duration = Duration::minutes(5);
 
 /// 30 s, doubling per attempt, at most an hour.
 pub fn retry_delay(attempts: i32) -> Duration {
@@ -70,6 +68,7 @@ pub fn open(cipher: &Cipher, row: &outbox::Model) -> Option<OutgoingEmail> {
         subject: row.subject.clone().unwrap_or_default(),
         text,
         html,
+        idempotency_key: Some(row.id.to_string()),
     })
 }
 
@@ -82,9 +81,13 @@ pub struct DeliveryReport {
 
 /// Sends what is due. Each row is claimed with a conditional update first, so several server
 /// processes sharing one database never send a message twice.
+/// Forgot-password requests waiting in the queue are handled first, so their codes go out in
+/// the same round.
 pub async fn deliver_due(state: &AppState, mailer: &dyn Mailer, batch: u64) -> Result<DeliveryReport, AppError> {
+    super::recovery::handle_reset_requests(state, batch).await?;
     let db = &state.db;
     let now = state.clock.now();
+    let lease = Duration::from_std(state.config.outbox_lease).unwrap_or(Duration::minutes(5));
     let due = outbox::Entity::find()
         .filter(Column::Status.eq(OutboxStatus::Pending))
         .filter(Column::Channel.eq(OutboxChannel::Email))
@@ -97,7 +100,7 @@ pub async fn deliver_due(state: &AppState, mailer: &dyn Mailer, batch: u64) -> R
     let mut report = DeliveryReport::default();
     for row in due {
         let claimed = outbox::Entity::update_many()
-            .col_expr(Column::NextAttemptAt, Expr::value(now + CLAIM_LEASE))
+            .col_expr(Column::NextAttemptAt, Expr::value(now + lease))
             .filter(Column::Id.eq(row.id))
             .filter(Column::Status.eq(OutboxStatus::Pending))
             .filter(Column::NextAttemptAt.eq(row.next_attempt_at))
@@ -138,12 +141,25 @@ pub async fn deliver_due(state: &AppState, mailer: &dyn Mailer, batch: u64) -> R
     Ok(report)
 }
 
-/// Runs delivery every `interval` until the process ends.
-pub fn spawn_worker(state: AppState, mailer: std::sync::Arc<dyn Mailer>, interval: std::time::Duration) {
+/// Messages (and forgot-password requests) one worker round takes.
+const BATCH: u64 = 50;
+
+/// Runs every `interval` until the process ends: queued forgot-password requests become codes,
+/// and, with an SMTP server configured, due mail is sent.
+pub fn spawn_worker(state: AppState, mailer: Option<std::sync::Arc<dyn Mailer>>, interval: std::time::Duration) {
     tokio::spawn(async move {
         loop {
-            if let Err(error) = deliver_due(&state, mailer.as_ref(), 50).await {
-                tracing::error!(?error, "outbox delivery round failed");
+            let round = match &mailer {
+                Some(mailer) => deliver_due(&state, mailer.as_ref(), BATCH)
+                    .await
+                    .map(|r| r.sent + r.retried + r.failed),
+                None => super::recovery::handle_reset_requests(&state, BATCH).await,
+            };
+            match round {
+                // A full batch: more may be waiting, so go on without pausing.
+                Ok(handled) if handled as u64 >= BATCH => continue,
+                Ok(_) => {}
+                Err(error) => tracing::error!(?error, "outbox delivery round failed"),
             }
             tokio::time::sleep(interval).await;
         }
@@ -272,7 +288,7 @@ pub async fn retry(state: &AppState, actor: &Actor, meta: &RequestMeta, id: Uuid
     }
     let now = state.clock.now();
     let before = serde_json::json!({ "status": row.status, "attempts": row.attempts });
-    let txn = state.db.begin().await.map_err(db_error)?;
+    let txn = super::begin(&state.db).await?;
     let mut active: outbox::ActiveModel = row.into();
     active.status = Set(OutboxStatus::Pending.into());
     active.attempts = Set(0);

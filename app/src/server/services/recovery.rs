@@ -9,14 +9,13 @@ use crate::AppError;
 use crate::domain::{Identifier, NewPassword};
 use crate::server::crypto::{random_token, random_u64, secret_hash};
 use crate::server::entities::one_time_secrets::{self, Column, SecretPurpose};
-use crate::server::entities::users;
+use crate::server::entities::{reset_requests, tenants, users};
 use crate::server::mail::{Block, compose};
 use crate::server::{AppState, Realm, RequestMeta};
 use crate::types::{CodeRequested, MembershipStatus, RealmKind, ResetTicket, SecurityEventType, SignInMode};
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
-};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -56,71 +55,149 @@ async fn recoverable_account(
     Ok(allowed.then_some(user))
 }
 
-/// Sends a reset code if the identifier names an account of this workspace. The answer and the
-/// throttle are the same either way.
+/// "Forgot password": records the throttle and queues the request, and nothing else, so the
+/// answer and its timing are the same whether or not the identifier names an account. The
+/// delivery worker ([`handle_reset_requests`]) sends the code.
 pub async fn request_code(state: &AppState, realm: &Realm, identifier: &str) -> Result<CodeRequested, AppError> {
     if let Some(refusal) = sso_refusal(realm) {
         return Err(refusal);
     }
     let identifier = Identifier::parse(identifier)?;
     let now = state.clock.now();
-    let txn = state.db.begin().await.map_err(db_error)?;
+    let txn = super::begin(&state.db).await?;
     send_throttle::record_send(
         &txn,
         &format!("reset:{}:{}", realm.tenant.id.simple(), identifier.as_str()),
         now,
     )
     .await?;
-    if let Some(user) = recoverable_account(&txn, realm, &identifier).await? {
-        let older = one_time_secrets::Entity::find()
-            .filter(Column::UserId.eq(user.id))
-            .filter(Column::TenantId.eq(realm.tenant.id))
-            .filter(Column::Purpose.eq(SecretPurpose::PasswordResetCode))
-            .filter(Column::CreatedAt.gt(now - send_throttle::WINDOW))
-            .order_by_desc(Column::CreatedAt)
-            .one(&txn)
-            .await
-            .map_err(db_error)?;
-        // A resend voids older codes but keeps their failure count.
-        let failures_so_far = older.as_ref().map_or(0, |o| o.failed_attempts);
-        let id = Uuid::now_v7();
-        let code = format!("{:06}", random_u64() % 1_000_000);
-        let secret = NewSecret {
-            id,
-            purpose: SecretPurpose::PasswordResetCode,
-            supersedes: &[SecretPurpose::PasswordResetCode],
-            user_id: user.id,
-            tenant_id: realm.tenant.id,
-            secret_hash: code_hash(state, id, &code),
-            expires_at: now + CODE_LIFETIME,
-            failed_attempts: failures_so_far,
-            created_by: None,
-            data: None,
-        };
-        one_time::issue(&txn, secret, now).await?;
-        let url = state.config.workspace_url(realm.label());
-        let tenant = &realm.tenant.name;
-        let email = compose(
-            &user.email,
-            format!("Your {tenant} password reset code: {code}"),
-            &[
-                Block::Text(format!(
-                    "Someone asked to reset the password of {} on {tenant} ({url}). Your code is:",
-                    user.email
-                )),
-                Block::Code(&code),
-                Block::Text(format!(
-                    "It works for 10 minutes, and only on {url}. If you asked again, use the code in the newest email."
-                )),
-                Block::Text("If this was not you, ignore this email: your password stays as it is.".into()),
-            ],
-        );
-        outbox::enqueue_email(&txn, &state.cipher, Some(realm.tenant.id), &email, now).await?;
+    reset_requests::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(realm.tenant.id),
+        identifier_enc: Set(state.cipher.seal(identifier.as_str().as_bytes())),
+        created_at: Set(now),
+        claimed_until: Set(now),
     }
+    .insert(&txn)
+    .await
+    .map_err(db_error)?;
     txn.commit().await.map_err(db_error)?;
     Ok(CodeRequested {
         resend_after_secs: send_throttle::MIN_INTERVAL.num_seconds() as u64,
     })
+}
+
+/// Turns queued forgot-password requests into codes and emails (for identifiers of accounts that
+/// may recover on that workspace) and deletes them. Each request is taken with a conditional
+/// update first and deleted in the transaction that issues its code, so with several server
+/// processes, or after a crash, a request is handled once. Returns how many were handled.
+pub async fn handle_reset_requests(state: &AppState, batch: u64) -> Result<usize, AppError> {
+    let now = state.clock.now();
+    let lease = Duration::from_std(state.config.outbox_lease).unwrap_or(Duration::minutes(5));
+    let due = reset_requests::Entity::find()
+        .filter(reset_requests::Column::ClaimedUntil.lte(now))
+        .order_by_asc(reset_requests::Column::ClaimedUntil)
+        .limit(batch)
+        .all(&state.db)
+        .await
+        .map_err(db_error)?;
+    let mut handled = 0;
+    for request in due {
+        let claimed = reset_requests::Entity::update_many()
+            .col_expr(reset_requests::Column::ClaimedUntil, Expr::value(now + lease))
+            .filter(reset_requests::Column::Id.eq(request.id))
+            .filter(reset_requests::Column::ClaimedUntil.eq(request.claimed_until))
+            .exec(&state.db)
+            .await
+            .map_err(db_error)?;
+        if claimed.rows_affected == 1 {
+            handle_reset_request(state, request).await?;
+            handled += 1;
+        }
+    }
+    Ok(handled)
+}
+
+async fn handle_reset_request(state: &AppState, request: reset_requests::Model) -> Result<(), AppError> {
+    let identifier = state
+        .cipher
+        .open(&request.identifier_enc)
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| Identifier::parse(&text).ok());
+    let tenant = tenants::Entity::find_by_id(request.tenant_id)
+        .one(&state.db)
+        .await
+        .map_err(db_error)?;
+    let now = state.clock.now();
+    let txn = super::begin(&state.db).await?;
+    reset_requests::Entity::delete_by_id(request.id)
+        .exec(&txn)
+        .await
+        .map_err(db_error)?;
+    if let (Some(identifier), Some(tenant)) = (identifier, tenant) {
+        let realm = Realm { tenant };
+        // The workspace may have moved to SSO since the request.
+        if sso_refusal(&realm).is_none()
+            && let Some(user) = recoverable_account(&txn, &realm, &identifier).await?
+        {
+            send_code(&txn, state, &realm, &user, now).await?;
+        }
+    }
+    txn.commit().await.map_err(db_error)
+}
+
+/// A new reset code for `user`, voiding older ones but keeping their failure count, and its email.
+async fn send_code(
+    txn: &impl ConnectionTrait,
+    state: &AppState,
+    realm: &Realm,
+    user: &users::Model,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let older = one_time_secrets::Entity::find()
+        .filter(Column::UserId.eq(user.id))
+        .filter(Column::TenantId.eq(realm.tenant.id))
+        .filter(Column::Purpose.eq(SecretPurpose::PasswordResetCode))
+        .filter(Column::CreatedAt.gt(now - send_throttle::WINDOW))
+        .order_by_desc(Column::CreatedAt)
+        .one(txn)
+        .await
+        .map_err(db_error)?;
+    let failures_so_far = older.as_ref().map_or(0, |o| o.failed_attempts);
+    let id = Uuid::now_v7();
+    let code = format!("{:06}", random_u64() % 1_000_000);
+    let secret = NewSecret {
+        id,
+        purpose: SecretPurpose::PasswordResetCode,
+        supersedes: &[SecretPurpose::PasswordResetCode],
+        user_id: user.id,
+        tenant_id: realm.tenant.id,
+        secret_hash: code_hash(state, id, &code),
+        expires_at: now + CODE_LIFETIME,
+        failed_attempts: failures_so_far,
+        created_by: None,
+        data: None,
+    };
+    one_time::issue(txn, secret, now).await?;
+    let url = state.config.workspace_url(realm.label());
+    let tenant = &realm.tenant.name;
+    let email = compose(
+        &user.email,
+        format!("Your {tenant} password reset code: {code}"),
+        &[
+            Block::Text(format!(
+                "Someone asked to reset the password of {} on {tenant} ({url}). Your code is:",
+                user.email
+            )),
+            Block::Code(&code),
+            Block::Text(format!(
+                "It works for 10 minutes, and only on {url}. If you asked again, use the code in the newest email."
+            )),
+            Block::Text("If this was not you, ignore this email: your password stays as it is.".into()),
+        ],
+    );
+    outbox::enqueue_email(txn, &state.cipher, Some(realm.tenant.id), &email, now).await?;
+    Ok(())
 }
 
 fn invalid_code() -> AppError {
@@ -221,7 +298,7 @@ pub async fn verify_code(
         let detail = json!({ "purpose": "password_reset_code", "failures": secret.failed_attempts + 1 });
         return Err(wrong_code(state, realm, meta, &identifier, Some(user.id), detail).await);
     }
-    let txn = db.begin().await.map_err(db_error)?;
+    let txn = super::begin(db).await?;
     if !one_time::consume(&txn, secret.id, now).await? {
         return Err(invalid_code());
     }
@@ -354,7 +431,7 @@ pub async fn complete(
         return Err(too_recent());
     }
     let hash = state.hasher.hash(password.expose()).await?;
-    let txn = db.begin().await.map_err(db_error)?;
+    let txn = super::begin(db).await?;
     if !one_time::consume(&txn, secret.id, now).await? {
         return Err(ticket_expired());
     }
@@ -467,7 +544,7 @@ pub async fn change_password(
         return Err(too_recent());
     }
     let hash = state.hasher.hash(password.expose()).await?;
-    let txn = state.db.begin().await.map_err(db_error)?;
+    let txn = super::begin(&state.db).await?;
     store_new_password(
         &txn,
         state,
@@ -517,7 +594,7 @@ pub async fn send_reset_link(
         "{}/set-password#token={token}",
         state.config.workspace_url(&tenant.slug)
     );
-    let txn = db.begin().await.map_err(db_error)?;
+    let txn = super::begin(db).await?;
     new_ticket(
         &txn,
         user.id,

@@ -17,7 +17,7 @@ use crate::server::entities::outbox::{self, OutboxChannel, OutboxStatus};
 use crate::server::{Actor, AppState, Realm, RequestMeta};
 use crate::types::{MfaOptions, MfaStep, RecoveryCodes, SecurityEventType, SmsSent};
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -205,7 +205,7 @@ pub async fn start(
         return Err(not_configured());
     }
     let now = state.clock.now();
-    let txn = state.db.begin().await.map_err(db_error)?;
+    let txn = super::begin(&state.db).await?;
     mfa_factors::Entity::delete_many()
         .filter(mfa_factors::Column::UserId.eq(actor.user.id))
         .filter(mfa_factors::Column::Kind.eq(FactorKind::Sms.as_str()))
@@ -262,7 +262,7 @@ pub async fn confirm(
             "That code is not right, or it expired. Check the newest text message, or send a new code.",
         ));
     }
-    let txn = state.db.begin().await.map_err(db_error)?;
+    let txn = super::begin(&state.db).await?;
     let mut active: mfa_factors::ActiveModel = factor.into();
     active.confirmed_at = Set(Some(now));
     active.update(&txn).await.map_err(db_error)?;

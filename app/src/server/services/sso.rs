@@ -28,7 +28,7 @@ use openidconnect::{
     RedirectUrl, Scope, TokenResponse,
 };
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::sync::LazyLock;
@@ -210,7 +210,7 @@ pub async fn update_config(
         ));
     }
     let now = state.clock.now();
-    let txn = state.db.begin().await.map_err(db_error)?;
+    let txn = super::begin(&state.db).await?;
     let mut update_query = tenants::Entity::update_many()
         .col_expr(tenants::Column::SsoIssuer, Expr::value(issuer.as_str()))
         .col_expr(tenants::Column::SsoClientId, Expr::value(client_id.clone()))
@@ -648,7 +648,7 @@ async fn sign_in(
     }
 
     // Writes first: SQLite takes its write lock at the start of the transaction.
-    let txn = db.begin().await.map_err(db_error)?;
+    let txn = super::begin(db).await?;
     let mut provisioned = false;
     let user = match user {
         Some(user) => user,

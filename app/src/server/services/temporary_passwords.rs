@@ -17,9 +17,7 @@ use crate::server::{Actor, AppState, Realm, RequestMeta};
 use crate::types::{MembershipStatus, SecurityEventType, TemporaryPassword};
 use crate::{AppError, AuthFailure};
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -73,7 +71,7 @@ pub async fn generate(
     let hours = super::tenant_admin::policy_of(&target.tenant).temporary_password_hours();
     let expires_at = now + Duration::hours(i64::from(hours));
     let id = Uuid::now_v7();
-    let txn = db.begin().await.map_err(db_error)?;
+    let txn = super::begin(db).await?;
     one_time::issue(
         &txn,
         NewSecret {
@@ -203,7 +201,7 @@ pub async fn replace(
         ));
     }
     let hash = state.hasher.hash(new_password.expose()).await?;
-    let txn = state.db.begin().await.map_err(db_error)?;
+    let txn = super::begin(&state.db).await?;
     if let Some(secret) = one_time::newest(&txn, user.id, realm.tenant.id, SecretPurpose::TemporaryPassword).await? {
         one_time::consume(&txn, secret.id, now).await?;
     }

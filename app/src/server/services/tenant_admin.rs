@@ -12,10 +12,7 @@ use crate::types::{
     NewTenant, PolicyOverrides, SignInMode, TenantKind, TenantMfaSetting, TenantSettings, TenantStatus, TenantSummary,
 };
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde_json::json;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -100,7 +97,7 @@ pub async fn create(
         .map_err(|_| AppError::invalid("name", "A workspace name has 1 to 100 printable characters."))?;
     let slug = Slug::parse(&request.slug)?;
     let now = state.clock.now();
-    let txn = state.db.begin().await.map_err(db_error)?;
+    let txn = super::begin(&state.db).await?;
     let taken = format!("The address {} is already taken.", slug.as_str());
     let tenant = tenants::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -160,7 +157,7 @@ pub async fn set_mfa(
     let enforced = setting.is_mfa_enforced;
     // The write comes first, so that SQLite takes its write lock at the start of the
     // transaction instead of failing to upgrade a read snapshot that another writer moved on.
-    let txn = state.db.begin().await.map_err(db_error)?;
+    let txn = super::begin(&state.db).await?;
     let changed = tenants::Entity::update_many()
         .col_expr(tenants::Column::IsMfaEnforced, Expr::value(enforced))
         .col_expr(tenants::Column::UpdatedAt, Expr::value(state.clock.now()))
@@ -232,7 +229,7 @@ pub async fn update_settings(
     }
     let now = state.clock.now();
     let policy = json!(settings.policy);
-    let txn = state.db.begin().await.map_err(db_error)?;
+    let txn = super::begin(&state.db).await?;
     tenants::Entity::update_many()
         .col_expr(tenants::Column::SignInMode, Expr::value(settings.sign_in_mode.as_str()))
         .col_expr(tenants::Column::IsMfaEnforced, Expr::value(settings.is_mfa_enforced))

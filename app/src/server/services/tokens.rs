@@ -15,10 +15,7 @@ use crate::server::{Actor, AppState, RequestMeta};
 use crate::types::{ApiTokenSummary, CreatedApiToken, MAX_PAGE, MembershipStatus, NewApiToken};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde_json::json;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -326,7 +323,7 @@ pub async fn create_for(
             role
         }
     };
-    let txn = state.db.begin().await.map_err(db_error)?;
+    let txn = super::begin(&state.db).await?;
     let created = insert(
         &txn,
         state.clock.now(),
@@ -376,7 +373,7 @@ pub async fn revoke(state: &AppState, actor: &Actor, meta: &RequestMeta, token_i
     if row.revoked_at.is_some() {
         return Ok(());
     }
-    let txn = state.db.begin().await.map_err(db_error)?;
+    let txn = super::begin(&state.db).await?;
     let now = state.clock.now();
     api_tokens::Entity::update_many()
         .col_expr(api_tokens::Column::RevokedAt, Expr::value(now))
