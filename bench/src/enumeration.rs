@@ -2,7 +2,7 @@
 //! attacker could measure would enumerate accounts. Known and unknown requests alternate, so
 //! drift in the machine's load falls on both sides alike.
 
-use app::api::{RequestPasswordReset, SignIn};
+use app::api::{GetInvite, RequestPasswordReset, SignIn};
 use leptos::server_fn::ServerFn;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -33,9 +33,13 @@ const KNOWN: [&str; 7] = [
 ];
 
 fn post_form(port: u16, path: &str, body: &str) -> Result<f64, String> {
+    post_form_on("acme", port, path, body)
+}
+
+fn post_form_on(workspace: &str, port: u16, path: &str, body: &str) -> Result<f64, String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
     let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: acme.localhost:{port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST {path} HTTP/1.1\r\nHost: {workspace}.localhost:{port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     let started = Instant::now();
@@ -89,9 +93,40 @@ pub fn merge(into: &mut Vec<Samples>, more: Vec<Samples>) {
     }
 }
 
-/// Sign-in with a wrong password and "Forgot password", known against unknown, on one freshly
-/// seeded server (the resend throttle allows one reset request per identifier and minute).
-pub fn measure(port: u16) -> Result<Vec<Samples>, String> {
+/// A live access link of a new invitee of acme, made through the REST API: its token.
+fn real_link_token(port: u16, api_token: &str) -> Result<String, String> {
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let http = reqwest::Client::new();
+        let api = format!("http://127.0.0.1:{port}/api/v1");
+        let call = |request: reqwest::RequestBuilder| async move {
+            let response = request.bearer_auth(api_token).send().await.map_err(|e| e.to_string())?;
+            response.json::<serde_json::Value>().await.map_err(|e| e.to_string())
+        };
+        let tenants = call(http.get(format!("{api}/tenants"))).await?;
+        let acme = tenants["tenants"]
+            .as_array()
+            .and_then(|list| list.iter().find(|t| t["slug"] == "acme"))
+            .and_then(|t| t["id"].as_str())
+            .ok_or("no acme in the demo data")?
+            .to_owned();
+        let invite = serde_json::json!({ "email": "timing@acme.test", "displayName": "Timing", "tenantId": acme });
+        let invited = call(http.post(format!("{api}/users")).json(&invite)).await?;
+        let user = invited["userId"].as_str().ok_or("the invite failed")?;
+        let link = call(
+            http.post(format!("{api}/users/{user}/access-link"))
+                .json(&serde_json::json!({ "tenantId": acme })),
+        )
+        .await?;
+        let url = link["url"].as_str().ok_or("no access link")?;
+        Ok(url.split_once("#token=").ok_or("no token in the link")?.1.to_owned())
+    })
+}
+
+/// Sign-in with a wrong password, "Forgot password" and an invite or access link, known against
+/// unknown, on one freshly seeded server (the resend throttle allows one reset request per
+/// identifier and minute).
+pub fn measure(port: u16, api_token: &str) -> Result<Vec<Samples>, String> {
     let (mut known, mut unknown) = (Vec::new(), Vec::new());
     for round in 0..4 {
         for (i, email) in KNOWN.iter().enumerate() {
@@ -124,5 +159,23 @@ pub fn measure(port: u16) -> Result<Vec<Samples>, String> {
         known,
         unknown,
     };
-    Ok(vec![sign_in, recovery])
+    // A real link on another workspace's host is worth exactly as much as a made-up one.
+    let real = real_link_token(port, api_token)?;
+    let made_up = "A".repeat(real.len());
+    let (mut known, mut unknown) = (Vec::new(), Vec::new());
+    for _ in 0..20 {
+        known.push(post_form_on("globex", port, GetInvite::PATH, &format!("token={real}"))?);
+        unknown.push(post_form_on(
+            "globex",
+            port,
+            GetInvite::PATH,
+            &format!("token={made_up}"),
+        )?);
+    }
+    let link = Samples {
+        page: "invite/access link, other host",
+        known,
+        unknown,
+    };
+    Ok(vec![sign_in, recovery, link])
 }

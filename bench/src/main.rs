@@ -68,6 +68,8 @@ struct Server {
     child: std::process::Child,
     port: u16,
     dir: PathBuf,
+    binary: PathBuf,
+    db: String,
 }
 
 impl Server {
@@ -101,7 +103,23 @@ impl Server {
         {
             std::thread::sleep(Duration::from_millis(50));
         }
-        Ok(Self { child, port, dir })
+        Ok(Self {
+            child,
+            port,
+            dir,
+            binary: binary.to_owned(),
+            db,
+        })
+    }
+
+    /// A new API token of the demo operator's Administrator.
+    fn admin_token(&self) -> Result<String, String> {
+        let output = Command::new(&self.binary)
+            .args(["token", "create", "--email", "admin@demo-msp.test"])
+            .env("LATCHKEY_DATABASE_URL", &self.db)
+            .output()
+            .map_err(|e| e.to_string())?;
+        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
     }
 }
 
@@ -179,7 +197,8 @@ fn main() {
     let mut samples = Vec::new();
     let enumeration = (0..6).try_for_each(|_| {
         let running = Server::start(&server)?;
-        enumeration::merge(&mut samples, enumeration::measure(running.port)?);
+        let token = running.admin_token()?;
+        enumeration::merge(&mut samples, enumeration::measure(running.port, &token)?);
         Ok::<(), String>(())
     });
     let enumeration = match enumeration {

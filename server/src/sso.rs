@@ -47,12 +47,7 @@ pub async fn callback(
     headers: HeaderMap,
     query: Result<Query<sso::Callback>, QueryRejection>,
 ) -> Response {
-    let cookies = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect::<Vec<_>>()
-        .join("; ");
+    let cookies = sessions::cookie_header(&headers);
     let flow = sessions::cookie_value(&cookies, sso::FLOW_COOKIE);
     // A malformed query is treated like an empty one: the state check then refuses it.
     let callback = query.map(|Query(c)| c).unwrap_or_default();

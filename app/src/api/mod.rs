@@ -17,7 +17,7 @@ pub mod ssr {
     use crate::server::services::auth::device_cookie_name;
     use crate::server::services::sessions::{cookie_value, session_cookie_name};
     use crate::server::{AppState, Realm, RequestMeta};
-    use http::header::{COOKIE, SET_COOKIE};
+    use http::header::SET_COOKIE;
     use leptos::prelude::*;
 
     /// What a server function knows about its request. The server's host middleware has
@@ -48,13 +48,7 @@ pub mod ssr {
             .cloned()
             .ok_or_else(|| AppError::not_found("No such workspace."))?;
         let meta = parts.extensions.get::<RequestMeta>().cloned().unwrap_or_default();
-        let cookies = parts
-            .headers
-            .get_all(COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect::<Vec<_>>()
-            .join("; ");
+        let cookies = crate::server::services::sessions::cookie_header(&parts.headers);
         Ok(FnContext {
             state,
             realm,

@@ -207,13 +207,7 @@ async fn console_download(parts: &Parts, state: &AppState) -> Result<Option<Acto
     ) else {
         return Ok(None);
     };
-    let cookies = parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect::<Vec<_>>()
-        .join("; ");
+    let cookies = sessions::cookie_header(&parts.headers);
     let name = sessions::session_cookie_name(state.config.secure_cookies);
     let Some(token) = sessions::cookie_value(&cookies, name) else {
         return Ok(None);

@@ -9,34 +9,6 @@ use app::server::services::mfa::code_at;
 use app::types::{HostInfo, MfaStep, MyAccount};
 use leptos::server_fn::ServerFn;
 
-fn session_cookie(response: &reqwest::Response) -> Option<String> {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("lk_session=") && !c.contains("Max-Age=0"))
-        .map(|c| c["lk_session=".len()..].split(';').next().unwrap().to_owned())
-}
-
-async fn post(
-    app: &TestApp,
-    label: &str,
-    path: &str,
-    cookie: Option<&str>,
-    form: &[(&str, &str)],
-) -> reqwest::Response {
-    let mut request = app
-        .raw_client()
-        .post(format!("http://{}{path}", app.addr))
-        .header("host", format!("{label}.{}", app.base_domain))
-        .form(form);
-    if let Some(token) = cookie {
-        request = request.header("cookie", format!("lk_session={token}"));
-    }
-    request.send().await.unwrap()
-}
-
 #[tokio::test]
 async fn every_answer_carries_the_security_headers() {
     let app = spawn_app().await;

@@ -299,3 +299,33 @@ pub async fn api_call(
     let body = response.json().await.unwrap_or(serde_json::Value::Null);
     Answer { status, body, headers }
 }
+
+/// The session token a response sets, if any.
+pub fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("lk_session=") && !c.contains("Max-Age=0"))
+        .map(|c| c["lk_session=".len()..].split(';').next().unwrap().to_owned())
+}
+
+/// A form POST to `path` on the workspace `label`, with a session cookie if given.
+pub async fn post(
+    app: &TestApp,
+    label: &str,
+    path: &str,
+    cookie: Option<&str>,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut request = app
+        .raw_client()
+        .post(format!("http://{}{path}", app.addr))
+        .header("host", format!("{label}.{}", app.base_domain))
+        .form(form);
+    if let Some(token) = cookie {
+        request = request.header("cookie", format!("lk_session={token}"));
+    }
+    request.send().await.unwrap()
+}

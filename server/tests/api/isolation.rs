@@ -3,7 +3,7 @@
 //! caller against another workspace's users, sessions, tokens and settings. Nothing of one
 //! workspace may be read or changed from another, and every refusal has its status.
 
-use crate::helpers::{Browser, DEMO_PASSWORD, TestApp, api_token, spawn_app};
+use crate::helpers::{Browser, DEMO_PASSWORD, TestApp, api_token, post, session_cookie, spawn_app};
 use app::server::entities::{api_tokens, memberships, mfa_factors, one_time_secrets, roles, sessions, tenants, users};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::{Value, json};
@@ -531,25 +531,14 @@ async fn no_server_function_reaches_another_workspace_and_cookies_stay_on_their_
 
 /// A fresh session token of bob's on acme, from the sign-in's Set-Cookie.
 async fn acme_session_cookie(app: &TestApp) -> String {
-    let response = app
-        .raw_client()
-        .post(format!(
-            "http://{}{}",
-            app.addr,
-            <app::api::SignIn as leptos::server_fn::ServerFn>::PATH
-        ))
-        .header("host", format!("acme.{}", app.base_domain))
-        .form(&[("identifier", "bob@acme.test"), ("password", DEMO_PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    let cookie = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("lk_session="))
-        .expect("a session cookie")
-        .to_owned();
-    cookie["lk_session=".len()..].split(';').next().unwrap().to_owned()
+    let form = [("identifier", "bob@acme.test"), ("password", DEMO_PASSWORD)];
+    let response = post(
+        app,
+        "acme",
+        <app::api::SignIn as leptos::server_fn::ServerFn>::PATH,
+        None,
+        &form,
+    )
+    .await;
+    session_cookie(&response).expect("a session cookie")
 }

@@ -202,6 +202,16 @@ pub fn clear_cookie(secure: bool) -> String {
 }
 
 /// The value of one cookie in a `Cookie` header.
+/// Every `Cookie` header of a request as one string: HTTP/2 clients may send several.
+pub fn cookie_header(headers: &http::HeaderMap) -> String {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 pub fn cookie_value<'a>(cookie_header: &'a str, name: &str) -> Option<&'a str> {
     cookie_header
         .split(';')

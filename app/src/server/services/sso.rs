@@ -7,7 +7,6 @@
 //! in a cookie sealed with the instance key, so any server process can finish a flow another
 //! one started.
 
-use super::access::require;
 use super::events::{self, NewEvent};
 use super::roles::permission::{TENANTS_MANAGE, TENANTS_READ};
 use super::{audit, db_error, one_time, sessions, setup, users};
@@ -86,16 +85,12 @@ async fn customer_workspace(
     tenant_id: Uuid,
     permission: &str,
 ) -> Result<tenants::Model, AppError> {
-    let in_scope = actor.tenant.kind == TenantKind::Operator.as_str() || actor.tenant.id == tenant_id;
-    let tenant = match in_scope {
-        true => tenants::Entity::find_by_id(tenant_id)
-            .one(&state.db)
-            .await
-            .map_err(db_error)?,
-        false => None,
-    }
-    .ok_or_else(|| AppError::not_found("No such workspace."))?;
-    require(actor, permission, tenant_id)?;
+    super::tenant_admin::require_in_scope(actor, permission, tenant_id)?;
+    let tenant = tenants::Entity::find_by_id(tenant_id)
+        .one(&state.db)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| AppError::not_found("No such workspace."))?;
     if tenant.kind == TenantKind::Operator.as_str() {
         return Err(AppError::conflict(
             "The admin console always signs in with passwords: single sign-on is for customer workspaces.",

@@ -267,9 +267,15 @@ pub async fn update_settings(
 /// A workspace's settings are changed by the operator's admins, or its own, with
 /// `tenants.manage`; another workspace is not found.
 fn require_manager(actor: &Actor, tenant_id: Uuid) -> Result<(), AppError> {
+    require_in_scope(actor, TENANTS_MANAGE, tenant_id)
+}
+
+/// The operator's admins, or the workspace's own, with `permission`; to anyone else another
+/// workspace is not found.
+pub(crate) fn require_in_scope(actor: &Actor, permission: &str, tenant_id: Uuid) -> Result<(), AppError> {
     let in_scope = actor.tenant.kind == TenantKind::Operator.as_str() || actor.tenant.id == tenant_id;
     if !in_scope {
         return Err(AppError::not_found("No such workspace."));
     }
-    require(actor, TENANTS_MANAGE, tenant_id)
+    require(actor, permission, tenant_id)
 }
