@@ -22,6 +22,7 @@ mod m20261123_000006_factor_workspace;
 mod m20261123_000007_token_rate;
 mod m20261124_000008_sso_policy;
 mod m20261201_000009_reset_requests;
+mod m20261201_000010_user_search;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000007_token_rate::Migration),
             Box::new(m20261124_000008_sso_policy::Migration),
             Box::new(m20261201_000009_reset_requests::Migration),
+            Box::new(m20261201_000010_user_search::Migration),
         ]
     }
 }

@@ -21,6 +21,7 @@ mod outbox;
 mod recovery;
 mod rest;
 mod rest_v1;
+mod search;
 mod server_functions;
 mod sign_in;
 mod sms;

@@ -17,8 +17,8 @@ use crate::types::{
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, JoinType, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, RelationTrait,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, JoinType, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, RelationTrait,
 };
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
@@ -133,8 +133,32 @@ struct ListedMembership {
     created_at: DateTime<Utc>,
 }
 
+/// Users whose email, username or display name contains the search text. Through an index on
+/// both databases (see the `user_search` migration): PostgreSQL's trigram GIN indexes serve
+/// these `LIKE`s, and on SQLite the FTS5 trigram table answers a phrase query. A trigram index
+/// needs three characters; shorter searches compare every row (SQLite).
+pub fn user_search(backend: DbBackend, q: Option<&str>) -> Result<Option<Condition>, AppError> {
+    let Some(pattern) = contains_pattern(q)? else {
+        return Ok(None);
+    };
+    let text = q.unwrap_or_default().trim().to_lowercase();
+    if backend == DbBackend::Sqlite && text.chars().count() >= 3 {
+        let phrase = format!("\"{}\"", text.replace('"', "\"\""));
+        return Ok(Some(Condition::all().add(Expr::cust_with_values(
+            r#""users"."search_id" IN (SELECT rowid FROM users_search WHERE users_search MATCH ?)"#,
+            [phrase],
+        ))));
+    }
+    Ok(Some(
+        Condition::any()
+            .add(Expr::col((users::Entity, users::Column::Email)).like(like(&pattern)))
+            .add(Expr::col((users::Entity, users::Column::Username)).like(like(&pattern)))
+            .add(Func::lower(Expr::col((users::Entity, users::Column::DisplayName))).like(like(&pattern))),
+    ))
+}
+
 /// The filters of a users list, without the status and the cursor.
-fn user_filters(scope: Option<Uuid>, query: &UserListQuery) -> Result<Condition, AppError> {
+fn user_filters(backend: DbBackend, scope: Option<Uuid>, query: &UserListQuery) -> Result<Condition, AppError> {
     let mut condition = Condition::all();
     if let Some(tenant_id) = scope {
         condition = condition.add(memberships::Column::TenantId.eq(tenant_id));
@@ -142,13 +166,8 @@ fn user_filters(scope: Option<Uuid>, query: &UserListQuery) -> Result<Condition,
     if let Some(role_id) = query.role_id {
         condition = condition.add(memberships::Column::RoleId.eq(role_id));
     }
-    if let Some(pattern) = contains_pattern(query.q.as_deref())? {
-        condition = condition.add(
-            Condition::any()
-                .add(Expr::col((users::Entity, users::Column::Email)).like(like(&pattern)))
-                .add(Expr::col((users::Entity, users::Column::Username)).like(like(&pattern)))
-                .add(Func::lower(Expr::col((users::Entity, users::Column::DisplayName))).like(like(&pattern))),
-        );
+    if let Some(search) = user_search(backend, query.q.as_deref())? {
+        condition = condition.add(search);
     }
     if let Some(mfa) = query.mfa {
         let enrolled = Query::select()
@@ -182,7 +201,7 @@ pub async fn list(state: &AppState, actor: &Actor, query: &UserListQuery) -> Res
     let after: Option<(String, Uuid)> = cursor::decode(query.cursor.as_deref())?;
     let now = state.clock.now();
     let db = &state.db;
-    let filters = user_filters(scope, query)?;
+    let filters = user_filters(db.get_database_backend(), scope, query)?;
     let status_expr = memberships::effective_status_expr(now);
 
     let mut rows = joined()
