@@ -12,6 +12,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod enumeration;
+mod lists;
+mod seed;
 mod soak;
 
 fn median(mut samples: Vec<f64>) -> f64 {
@@ -139,9 +141,20 @@ fn idle_rss(binary: &Path) -> Result<u64, String> {
 
 fn main() {
     let mut args = std::env::args().skip(1).peekable();
-    if args.peek().is_some_and(|a| a == "soak") {
-        args.next();
-        return soak::main(args);
+    match args.peek().map(String::as_str) {
+        Some("soak") => {
+            args.next();
+            return soak::main(args);
+        }
+        Some("seed") => {
+            args.next();
+            return seed::main(args);
+        }
+        Some("lists") => {
+            args.next();
+            return lists::main(args);
+        }
+        _ => {}
     }
     let server = PathBuf::from(args.next().unwrap_or_else(|| "target/release/latchkey".into()));
     let dist = PathBuf::from(args.next().unwrap_or_else(|| "dist".into()));

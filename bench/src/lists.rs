@@ -1,0 +1,147 @@
+//! Response times of the users lists and the MFA error log over HTTP, against a database that
+//! `latchkey-bench seed` filled: one workspace and all, first page and a deep keyset page, with
+//! search and filters. Prints p50 and p95 per case and a JSON line.
+//!
+//! Usage: `latchkey-bench lists BINARY DATABASE_URL`
+
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const SAMPLES: usize = 30;
+/// Pages followed through `nextCursor` before timing the deep page.
+const DEEP_PAGES: usize = 40;
+
+struct Serve(std::process::Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+pub fn main(mut args: impl Iterator<Item = String>) {
+    let mut next = |name: &str| args.next().unwrap_or_else(|| panic!("missing argument: {name}"));
+    let binary = PathBuf::from(next("BINARY"));
+    let database_url = next("DATABASE_URL");
+    let token = Command::new(&binary)
+        .args(["token", "create", "--email", "admin@demo-msp.test"])
+        .env("LATCHKEY_DATABASE_URL", &database_url)
+        .output()
+        .expect("latchkey token create");
+    let token = String::from_utf8_lossy(&token.stdout).trim().to_owned();
+    assert!(
+        token.starts_with("lk_"),
+        "no token: is the database seeded with `latchkey demo`?"
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let _server = Serve(
+        Command::new(&binary)
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--api-rate-limit",
+                "1000000",
+            ])
+            .env("LATCHKEY_DATABASE_URL", &database_url)
+            .env("LATCHKEY_BASE_DOMAIN", "localhost")
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("latchkey serve"),
+    );
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async move {
+        let http = reqwest::Client::new();
+        let api = format!("http://127.0.0.1:{port}/api/v1");
+        let get = |path: String| {
+            let request = http.get(format!("{api}{path}")).bearer_auth(&token);
+            async move {
+                let response = request.send().await.expect("request");
+                let status = response.status();
+                let body: Value = response.json().await.unwrap_or(Value::Null);
+                assert!(status.is_success(), "{status}: {body}");
+                body
+            }
+        };
+        for _ in 0..200 {
+            if reqwest::get(format!("http://127.0.0.1:{port}/readyz"))
+                .await
+                .is_ok_and(|r| r.status() == 200)
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let tenants = get("/tenants".into()).await;
+        let tenant = tenants["tenants"]
+            .as_array()
+            .and_then(|list| list.iter().find(|t| t["slug"] == "bench-00000"))
+            .and_then(|t| t["id"].as_str())
+            .expect("the seeded tenants (latchkey-bench seed)")
+            .to_owned();
+        // The deep page: follow the cursor of the all-workspaces list.
+        let mut cursor = String::new();
+        for _ in 0..DEEP_PAGES {
+            let page = get(format!("/users?limit=50&cursor={cursor}")).await;
+            cursor = page["nextCursor"].as_str().unwrap_or_default().to_owned();
+        }
+        let week_ago = (chrono::Utc::now() - chrono::Duration::days(7)).to_rfc3339();
+        let week_ago = week_ago.replace('+', "%2B");
+        let cases: Vec<(&str, String)> = vec![
+            ("one workspace, first page", format!("/users?tenantId={tenant}")),
+            (
+                "one workspace, search 'lovelace'",
+                format!("/users?tenantId={tenant}&q=lovelace"),
+            ),
+            (
+                "one workspace, locked with MFA",
+                format!("/users?tenantId={tenant}&status=locked&mfa=enrolled"),
+            ),
+            ("all workspaces, first page", "/users".into()),
+            ("all workspaces, search 'volkov1234'", "/users?q=volkov1234".into()),
+            ("all workspaces, status locked", "/users?status=locked".into()),
+            (
+                "all workspaces, deep keyset page",
+                format!("/users?limit=50&cursor={cursor}"),
+            ),
+            ("MFA error log, first page", "/events".into()),
+            (
+                "MFA error log, invalid codes, last 7 days",
+                format!("/events?type=invalid_code&from={week_ago}"),
+            ),
+            (
+                "MFA error log, one workspace, lockouts",
+                format!("/events?type=account_lock&tenantId={tenant}"),
+            ),
+        ];
+        println!("{:<44} {:>9} {:>9}", "list", "p50 ms", "p95 ms");
+        let mut figures = Vec::new();
+        for (name, path) in cases {
+            for _ in 0..3 {
+                get(path.clone()).await;
+            }
+            let mut samples = Vec::with_capacity(SAMPLES);
+            for _ in 0..SAMPLES {
+                let started = Instant::now();
+                get(path.clone()).await;
+                samples.push(started.elapsed().as_secs_f64() * 1000.0);
+            }
+            samples.sort_by(f64::total_cmp);
+            let (p50, p95) = (percentile(&samples, 0.5), percentile(&samples, 0.95));
+            println!("{name:<44} {p50:>9.1} {p95:>9.1}");
+            figures.push(json!({ "list": name, "p50_ms": p50, "p95_ms": p95 }));
+        }
+        println!("{}", json!({ "lists": figures }));
+    });
+}
