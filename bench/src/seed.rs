@@ -8,7 +8,7 @@
 use app::domain::SupportReference;
 use app::server::entities::{memberships, mfa_factors, roles, security_events, tenants, users};
 use chrono::{Duration, Utc};
-use sea_orm::{ColumnTrait, DbBackend, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, TransactionTrait};
 use std::time::Instant;
 use uuid::Uuid;
 
@@ -240,6 +240,9 @@ async fn seed(url: &str, user_count: u64, tenant_count: u64, event_count: u64) -
         }
     }
     let total = started.elapsed();
+    // Fresh planner statistics, as a database in service has: without them PostgreSQL plans
+    // the lists for an empty table.
+    db.execute_unprepared("ANALYZE").await.map_err(err)?;
     let json = serde_json::json!({
         "tenants": tenant_count,
         "users": user_count,
