@@ -4,23 +4,15 @@
 //!
 //! Usage: `latchkey-bench lists BINARY DATABASE_URL`
 
+use crate::serve::{Serve, free_port, tenant_id, wait_ready};
 use serde_json::{Value, json};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Instant;
 
 const SAMPLES: usize = 30;
 /// Pages followed through `nextCursor` before timing the deep page.
 const DEEP_PAGES: usize = 40;
-
-struct Serve(std::process::Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        self.0.kill().ok();
-        self.0.wait().ok();
-    }
-}
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
@@ -40,26 +32,8 @@ pub fn main(mut args: impl Iterator<Item = String>) {
         token.starts_with("lk_"),
         "no token: is the database seeded with `latchkey demo`?"
     );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port");
-    let _server = Serve(
-        Command::new(&binary)
-            .args([
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--api-rate-limit",
-                "1000000",
-            ])
-            .env("LATCHKEY_DATABASE_URL", &database_url)
-            .env("LATCHKEY_BASE_DOMAIN", "localhost")
-            .env("RUST_LOG", "error")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("latchkey serve"),
-    );
+    let port = free_port();
+    let _server = Serve::start(&binary, &database_url, port);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async move {
         let http = reqwest::Client::new();
@@ -74,22 +48,8 @@ pub fn main(mut args: impl Iterator<Item = String>) {
                 body
             }
         };
-        for _ in 0..200 {
-            if reqwest::get(format!("http://127.0.0.1:{port}/readyz"))
-                .await
-                .is_ok_and(|r| r.status() == 200)
-            {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let tenants = get("/tenants".into()).await;
-        let tenant = tenants["tenants"]
-            .as_array()
-            .and_then(|list| list.iter().find(|t| t["slug"] == "bench-00000"))
-            .and_then(|t| t["id"].as_str())
-            .expect("the seeded tenants (latchkey-bench seed)")
-            .to_owned();
+        wait_ready(&http, port).await;
+        let tenant = tenant_id(&http, port, &token, "bench-00000").await;
         // The deep page: follow the cursor of the all-workspaces list.
         let mut cursor = String::new();
         for _ in 0..DEEP_PAGES {

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 mod enumeration;
 mod lists;
 mod seed;
+mod serve;
 mod soak;
 
 fn median(mut samples: Vec<f64>) -> f64 {

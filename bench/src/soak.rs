@@ -6,35 +6,15 @@
 //! Usage (bench/soak.sh sets this up with a private PostgreSQL):
 //! `latchkey-bench soak BINARY DATABASE_URL SECONDS PROCESSES OUTAGE_SECONDS "PG STOP" "PG START"`
 
+use crate::serve::{Serve, free_port, tenant_id, wait_ready};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const CLIENTS: usize = 12;
-
-struct Fleet {
-    children: Vec<Child>,
-    ports: Vec<u16>,
-}
-
-impl Drop for Fleet {
-    fn drop(&mut self) {
-        for child in &mut self.children {
-            child.kill().ok();
-            child.wait().ok();
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 fn run(binary: &PathBuf, database_url: &str, args: &[&str]) -> Result<String, String> {
     let output = Command::new(binary)
@@ -186,59 +166,18 @@ pub fn main(mut args: impl Iterator<Item = String>) {
     .trim()
     .to_owned();
     let ports: Vec<u16> = (0..processes).map(|_| free_port()).collect();
-    let fleet = Fleet {
-        children: ports
-            .iter()
-            .map(|port| {
-                Command::new(&binary)
-                    .args([
-                        "serve",
-                        "--listen",
-                        &format!("127.0.0.1:{port}"),
-                        "--api-rate-limit",
-                        "1000000",
-                    ])
-                    .env("LATCHKEY_DATABASE_URL", &database_url)
-                    .env("LATCHKEY_BASE_DOMAIN", "localhost")
-                    .env("RUST_LOG", "error")
-                    .stdout(Stdio::null())
-                    .spawn()
-                    .expect("start latchkey serve")
-            })
-            .collect(),
-        ports: ports.clone(),
-    };
+    let _fleet: Vec<Serve> = ports
+        .iter()
+        .map(|port| Serve::start(&binary, &database_url, *port))
+        .collect();
 
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async move {
         let http = reqwest::Client::new();
-        for port in &fleet.ports {
-            let mut ready = false;
-            for _ in 0..200 {
-                let answer = http.get(format!("http://127.0.0.1:{port}/readyz")).send().await;
-                if answer.is_ok_and(|r| r.status() == 200) {
-                    ready = true;
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            assert!(ready, "process on port {port} did not become ready");
+        for port in &ports {
+            wait_ready(&http, *port).await;
         }
-        let tenants: Value = http
-            .get(format!("http://127.0.0.1:{}/api/v1/tenants", fleet.ports[0]))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("tenants")
-            .json()
-            .await
-            .expect("tenants json");
-        let tenant_id = tenants["tenants"]
-            .as_array()
-            .and_then(|list| list.iter().find(|t| t["slug"] == "acme"))
-            .and_then(|t| t["id"].as_str())
-            .expect("acme")
-            .to_owned();
+        let tenant_id = tenant_id(&http, ports[0], &token, "acme").await;
 
         let observed = Arc::new(Mutex::new(Observed {
             ready: vec![Vec::new(); processes],
@@ -250,7 +189,7 @@ pub fn main(mut args: impl Iterator<Item = String>) {
         for c in 0..CLIENTS {
             tasks.push(tokio::spawn(client_loop(
                 c,
-                fleet.ports.clone(),
+                ports.clone(),
                 token.clone(),
                 tenant_id.clone(),
                 started,
@@ -258,7 +197,7 @@ pub fn main(mut args: impl Iterator<Item = String>) {
                 observed.clone(),
             )));
         }
-        for (i, port) in fleet.ports.iter().enumerate() {
+        for (i, port) in ports.iter().enumerate() {
             tasks.push(tokio::spawn(readiness_loop(i, *port, started, until, observed.clone())));
         }
 
@@ -282,7 +221,7 @@ pub fn main(mut args: impl Iterator<Item = String>) {
         let observed = Arc::try_unwrap(observed).ok().unwrap().into_inner().unwrap();
         let mut lost = Vec::new();
         for (i, (email, id, _)) in observed.written.iter().enumerate() {
-            let port = fleet.ports[i % fleet.ports.len()];
+            let port = ports[i % ports.len()];
             let found = http
                 .get(format!("http://127.0.0.1:{port}/api/v1/users/{id}"))
                 .bearer_auth(&token)
