@@ -32,15 +32,8 @@ run_stage() { # name, command...: passes or fails as one test
   if [ $status -eq 0 ]; then tally "$name" 0 1 0; else tally "$name" 1 0 1; fi
 }
 
-# PostgreSQL: the machine has a server; start it if it is down.
 PG_URL="${LATCHKEY_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432}"
-if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
-  echo "==> starting PostgreSQL"
-  for version in $(ls /etc/postgresql 2>/dev/null); do
-    pg_ctlcluster --skip-systemctl-redirect "$version" main start 2>&1 | tail -n 2
-  done
-  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
-fi
+start_postgres
 
 run_stage "cargo fmt" cargo fmt --all -- --check
 run_stage "cargo clippy" cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -33,7 +33,8 @@ pub fn main(mut args: impl Iterator<Item = String>) {
         "no token: is the database seeded with `latchkey demo`?"
     );
     let port = free_port();
-    let _server = Serve::start(&binary, &database_url, port);
+    let server = Serve::start(&binary, &database_url, port);
+    let pid = server.pid();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async move {
         let http = reqwest::Client::new();
@@ -102,6 +103,55 @@ pub fn main(mut args: impl Iterator<Item = String>) {
             println!("{name:<44} {p50:>9.1} {p95:>9.1}");
             figures.push(json!({ "list": name, "p50_ms": p50, "p95_ms": p95 }));
         }
-        println!("{}", json!({ "lists": figures }));
+        let export = if std::env::var_os("BENCH_SKIP_EXPORT").is_some() {
+            Value::Null
+        } else {
+            export_csv(&http, &api, &token, pid).await
+        };
+        println!("{}", json!({ "lists": figures, "csv_export": export }));
     });
+}
+
+/// `GET /api/v1/users.csv` of every workspace, read to the end: rows per second and how far
+/// the server's resident memory grew meanwhile (it streams, a page at a time).
+async fn export_csv(http: &reqwest::Client, api: &str, token: &str, pid: u32) -> Value {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let before = crate::load::rss_kib(pid);
+    let (stop, peak) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicU64::new(before)));
+    let sampler = {
+        let (stop, peak) = (stop.clone(), peak.clone());
+        tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                peak.fetch_max(crate::load::rss_kib(pid), Ordering::Relaxed);
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        })
+    };
+    let started = Instant::now();
+    let mut answer = http
+        .get(format!("{api}/users.csv"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("export");
+    assert!(answer.status().is_success(), "{}", answer.status());
+    let (mut lines, mut bytes) = (0u64, 0u64);
+    while let Some(chunk) = answer.chunk().await.expect("export body") {
+        lines += chunk.iter().filter(|b| **b == b'\n').count() as u64;
+        bytes += chunk.len() as u64;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    sampler.await.ok();
+    let rows = lines.saturating_sub(1);
+    let growth_mb = (peak.load(Ordering::Relaxed).saturating_sub(before)) as f64 / 1024.0;
+    println!(
+        "CSV export of every user: {rows} rows, {:.0} MB in {seconds:.1} s = {:.0} rows/s; server RSS {:.1} MB before, grew {growth_mb:.1} MB at most",
+        bytes as f64 / 1e6,
+        rows as f64 / seconds,
+        before as f64 / 1024.0
+    );
+    json!({ "rows": rows, "bytes": bytes, "seconds": seconds, "rows_per_s": rows as f64 / seconds,
+            "rss_before_kib": before, "rss_growth_mb": growth_mb })
 }

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 mod enumeration;
 mod lists;
+mod load;
+mod scaleout;
 mod seed;
 mod serve;
 mod soak;
@@ -140,6 +142,19 @@ fn idle_rss(binary: &Path) -> Result<u64, String> {
     rss_kib(server.child.id()).ok_or_else(|| "could not read the server's RSS".into())
 }
 
+/// One argon2id hash with today's parameters on this machine, median of 15, in ms.
+fn argon2id_hash_ms() -> f64 {
+    hash_blocking("warm-up password").expect("hash");
+    let samples: Vec<f64> = (0..15)
+        .map(|_| {
+            let start = Instant::now();
+            hash_blocking("benchmark password 2026").expect("hash");
+            start.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    median(samples)
+}
+
 fn main() {
     let mut args = std::env::args().skip(1).peekable();
     match args.peek().map(String::as_str) {
@@ -155,20 +170,20 @@ fn main() {
             args.next();
             return lists::main(args);
         }
+        Some("scaleout") => {
+            args.next();
+            return scaleout::main(args);
+        }
+        Some("load") => {
+            args.next();
+            return load::main(args, argon2id_hash_ms());
+        }
         _ => {}
     }
     let server = PathBuf::from(args.next().unwrap_or_else(|| "target/release/latchkey".into()));
     let dist = PathBuf::from(args.next().unwrap_or_else(|| "dist".into()));
 
-    hash_blocking("warm-up password").expect("hash");
-    let samples: Vec<f64> = (0..15)
-        .map(|_| {
-            let start = Instant::now();
-            hash_blocking("benchmark password 2026").expect("hash");
-            start.elapsed().as_secs_f64() * 1000.0
-        })
-        .collect();
-    let hash_ms = median(samples);
+    let hash_ms = argon2id_hash_ms();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let bound = cores as f64 * 1000.0 / hash_ms;
 

@@ -240,8 +240,16 @@ async fn seed(url: &str, user_count: u64, tenant_count: u64, event_count: u64) -
         }
     }
     let total = started.elapsed();
+    // What the delivery worker does in service, once rather than for every chunk.
+    app::server::services::directory::compact_membership_counts(&db)
+        .await
+        .map_err(|e| format!("{e:?}"))?;
     // Fresh planner statistics, as a database in service has: without them PostgreSQL plans
     // the lists for an empty table.
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        // The fold above deleted a row per membership: vacuum now, as autovacuum would soon.
+        db.execute_unprepared("VACUUM membership_counts").await.map_err(err)?;
+    }
     db.execute_unprepared("ANALYZE").await.map_err(err)?;
     let json = serde_json::json!({
         "tenants": tenant_count,

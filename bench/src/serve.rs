@@ -34,6 +34,12 @@ impl Serve {
     }
 }
 
+impl Serve {
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
 impl Drop for Serve {
     fn drop(&mut self) {
         self.0.kill().ok();

@@ -23,6 +23,7 @@ mod m20261123_000007_token_rate;
 mod m20261124_000008_sso_policy;
 mod m20261201_000009_reset_requests;
 mod m20261201_000010_user_search;
+mod m20261201_000011_membership_counts;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000008_sso_policy::Migration),
             Box::new(m20261201_000009_reset_requests::Migration),
             Box::new(m20261201_000010_user_search::Migration),
+            Box::new(m20261201_000011_membership_counts::Migration),
         ]
     }
 }

@@ -108,7 +108,7 @@ async fn list_csv(
     csv_export::stream("users.csv", first, move |query: UserListQuery| {
         let (state, actor) = (state.clone(), actor.clone());
         async move {
-            let page = directory::list(&state, &actor, &query).await?;
+            let page = directory::list_page(&state, &actor, &query, false).await?;
             let next = page.next_cursor.map(|cursor| UserListQuery {
                 cursor: Some(cursor),
                 ..query

@@ -2,8 +2,8 @@
 //! insert, change and deletion of a user.
 
 use crate::helpers::*;
-use app::server::entities::users;
-use app::server::services::directory::user_search;
+use app::server::entities::{memberships, tenants, users};
+use app::server::services::directory::{compact_membership_counts, user_search};
 use reqwest::Method;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryTrait, Set, Statement,
@@ -129,4 +129,90 @@ async fn user_search_uses_an_index_that_follows_every_change() {
             .await
             .contains(&"pat@partner.test".to_owned())
     );
+}
+
+/// The status counts every list page shows, counted the slow way: each membership's status in
+/// effect now.
+async fn counted(app: &TestApp, tenant_id: Option<uuid::Uuid>) -> serde_json::Value {
+    let mut counts = app::types::StatusCounts::default();
+    let now = app::server::Clock::now(&app.clock);
+    for membership in memberships::Entity::find().all(&app.state.db).await.unwrap() {
+        if tenant_id.is_none_or(|id| id == membership.tenant_id) {
+            counts.add(membership.status_at(now), 1);
+        }
+    }
+    serde_json::to_value(counts).unwrap()
+}
+
+async fn assert_counts_hold(app: &TestApp, token: &str, when: &str) {
+    let tenants: Vec<uuid::Uuid> = tenants::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    for scope in std::iter::once(None).chain(tenants.into_iter().map(Some)) {
+        let path = match scope {
+            Some(id) => format!("/users?tenantId={id}&limit=1"),
+            None => "/users?limit=1".to_owned(),
+        };
+        let page = api_call(app, Method::GET, token, &path, None).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert_eq!(page.body["counts"], counted(app, scope).await, "{when}: {path}");
+    }
+}
+
+#[tokio::test]
+async fn stored_status_counts_follow_every_change_and_survive_folding() {
+    let app = spawn_app().await;
+    let admin = api_token(&app, "admin@demo-msp.test", "admin").await;
+    let acme = app.tenant_id("acme").await;
+    let bob = app.user_id("bob@acme.test").await;
+    let dave = app.user_id("dave@acme.test").await;
+    assert_counts_hold(&app, &admin, "as migrated").await;
+
+    let invite = serde_json::json!({ "email": "new@acme.test", "displayName": "New Person", "tenantId": acme });
+    let invited = api_call(&app, Method::POST, &admin, "/users", Some(invite)).await;
+    assert_eq!(invited.status, 201, "{}", invited.body);
+    let body = Some(serde_json::json!({ "tenantId": acme }));
+    let locked = api_call(&app, Method::POST, &admin, &format!("/users/{bob}/lock"), body.clone()).await;
+    assert_eq!(locked.status, 200, "{}", locked.body);
+    let unlocked = api_call(&app, Method::POST, &admin, &format!("/users/{dave}/unlock"), body).await;
+    assert_eq!(unlocked.status, 200, "{}", unlocked.body);
+    let removed = api_call(&app, Method::DELETE, &admin, "/users/by-email/frank@acme.test", None).await;
+    assert_eq!(removed.status, 200, "{}", removed.body);
+    let created = api_call(
+        &app,
+        Method::POST,
+        &admin,
+        "/tenants",
+        Some(serde_json::json!({ "name": "Brief", "slug": "brief" })),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_counts_hold(&app, &admin, "changes not folded yet").await;
+
+    compact_membership_counts(&app.state.db).await.unwrap();
+    compact_membership_counts(&app.state.db).await.unwrap();
+    assert_counts_hold(&app, &admin, "folded").await;
+    let backend = app.state.db.get_database_backend();
+    let rows = app
+        .state
+        .db
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT COUNT(*), COUNT(DISTINCT tenant_id || status) FROM membership_counts WHERE NOT pending",
+        ))
+        .await
+        .unwrap();
+    let (all, groups): (i64, i64) = (
+        rows[0].try_get_by_index(0).unwrap(),
+        rows[0].try_get_by_index(1).unwrap(),
+    );
+    assert_eq!(all, groups, "one folded row per workspace and status");
+
+    // Ends that pass move lockouts and cooldowns to Active without a write.
+    app.clock.advance(chrono::Duration::days(2));
+    assert_counts_hold(&app, &admin, "after the lockouts ended").await;
 }

@@ -1,6 +1,7 @@
 //! `memberships`: user × tenant (or the operator org), with a role and a status.
 //! Unique on (`user_id`, `tenant_id`).
 
+use sea_orm::Condition;
 use sea_orm::entity::prelude::*;
 
 pub use crate::types::MembershipStatus;
@@ -90,10 +91,18 @@ impl Model {
 
 /// [`Model::status_at`] as an SQL expression.
 pub fn effective_status_expr(now: DateTimeUtc) -> sea_orm::sea_query::SimpleExpr {
-    use sea_orm::sea_query::{CaseStatement, Condition, Expr};
-    let active = Expr::val(MembershipStatus::Active.as_str());
+    use sea_orm::sea_query::{CaseStatement, Expr};
     CaseStatement::new()
-        .case(
+        .case(ended_hold(now), Expr::val(MembershipStatus::Active.as_str()))
+        .finally(Expr::col((Entity, Column::Status)))
+        .into()
+}
+
+/// Lockouts and cooldowns whose end has passed at `now`: stored as Locked or Cooldown, in
+/// effect Active.
+pub fn ended_hold(now: DateTimeUtc) -> Condition {
+    Condition::any()
+        .add(
             Condition::all()
                 .add(Column::Status.eq(MembershipStatus::Cooldown.as_str()))
                 .add(
@@ -101,15 +110,27 @@ pub fn effective_status_expr(now: DateTimeUtc) -> sea_orm::sea_query::SimpleExpr
                         .add(Column::CooldownUntil.is_null())
                         .add(Column::CooldownUntil.lte(now)),
                 ),
-            active.clone(),
         )
-        .case(
+        .add(
             Condition::all()
                 .add(Column::Status.eq(MembershipStatus::Locked.as_str()))
                 .add(Column::LockedUntil.is_not_null())
                 .add(Column::LockedUntil.lte(now)),
-            active,
         )
-        .finally(Expr::col((Entity, Column::Status)))
-        .into()
+}
+
+/// "The status in effect at `now` is `status`" on the stored columns, so that an index on the
+/// status can serve it (a comparison with [`effective_status_expr`] cannot use one).
+pub fn effective_status_is(status: MembershipStatus, now: DateTimeUtc) -> Condition {
+    let stored = Column::Status.eq(status.as_str());
+    match status {
+        MembershipStatus::Active => Condition::any().add(stored).add(ended_hold(now)),
+        MembershipStatus::Locked => Condition::all().add(stored).add(
+            Condition::any()
+                .add(Column::LockedUntil.is_null())
+                .add(Column::LockedUntil.gt(now)),
+        ),
+        MembershipStatus::Cooldown => Condition::all().add(stored).add(Column::CooldownUntil.gt(now)),
+        _ => Condition::all().add(stored),
+    }
 }

@@ -194,8 +194,19 @@ fn joined() -> sea_orm::Select<memberships::Entity> {
         .join(JoinType::InnerJoin, memberships::Relation::Role.def())
 }
 
-/// A users list: one row per membership, sorted by email.
+/// A users list: one row per membership, sorted by email, with its counts by status.
 pub async fn list(state: &AppState, actor: &Actor, query: &UserListQuery) -> Result<UserPage, AppError> {
+    list_page(state, actor, query, true).await
+}
+
+/// A page of a users list, with its counts by status only when `with_counts` (an export reads
+/// a thousand pages and needs them on none).
+pub async fn list_page(
+    state: &AppState,
+    actor: &Actor,
+    query: &UserListQuery,
+    with_counts: bool,
+) -> Result<UserPage, AppError> {
     let scope = list_scope(actor, query.tenant_id, USERS_READ)?;
     let limit = page_size(query.limit)?;
     let after: Option<(String, Uuid)> = cursor::decode(query.cursor.as_deref())?;
@@ -225,10 +236,12 @@ pub async fn list(state: &AppState, actor: &Actor, query: &UserListQuery) -> Res
         .column_as(memberships::Column::CreatedAt, "created_at")
         .filter(filters.clone());
     if let Some(status) = query.status {
-        rows = rows.filter(ExprTrait::eq(status_expr.clone(), status.as_str()));
+        rows = rows.filter(memberships::effective_status_is(status, now));
     }
     if let Some((email, id)) = after {
-        rows = rows.filter(
+        // The first condition says nothing the second does not, but unlike the OR it lets the
+        // email index start at the cursor instead of walking every earlier row.
+        rows = rows.filter(users::Column::Email.gte(email.clone())).filter(
             Condition::any().add(users::Column::Email.gt(email.clone())).add(
                 Condition::all()
                     .add(users::Column::Email.eq(email))
@@ -255,24 +268,33 @@ pub async fn list(state: &AppState, actor: &Actor, query: &UserListQuery) -> Res
     let enrolled = enrolled_users(db, &user_ids).await?;
     let membership_counts = membership_counts(db, &user_ids).await?;
 
-    let counted: Vec<(String, i64)> = joined()
-        .select_only()
-        .expr_as(status_expr, "effective_status")
-        .column_as(memberships::Column::Id.count(), "n")
-        .filter(filters)
-        // By the alias: PostgreSQL sees the CASE repeated with new parameters as another expression.
-        .group_by(Expr::col(Alias::new("effective_status")))
-        .into_tuple()
-        .all(db)
-        .await
-        .map_err(db_error)?;
-    let mut counts = StatusCounts::default();
-    for (status, n) in counted {
-        counts.add(
-            status.parse().unwrap_or(MembershipStatus::Disabled),
-            Ord::max(n, 0) as u64,
-        );
-    }
+    let whole_workspaces =
+        query.role_id.is_none() && query.mfa.is_none() && contains_pattern(query.q.as_deref())?.is_none();
+    let counts = if !with_counts {
+        StatusCounts::default()
+    } else if whole_workspaces {
+        stored_status_counts(db, scope, now).await?
+    } else {
+        let counted: Vec<(String, i64)> = joined()
+            .select_only()
+            .expr_as(status_expr, "effective_status")
+            .column_as(memberships::Column::Id.count(), "n")
+            .filter(filters)
+            // By the alias: PostgreSQL sees the CASE repeated with new parameters as another expression.
+            .group_by(Expr::col(Alias::new("effective_status")))
+            .into_tuple()
+            .all(db)
+            .await
+            .map_err(db_error)?;
+        let mut counts = StatusCounts::default();
+        for (status, n) in counted {
+            counts.add(
+                status.parse().unwrap_or(MembershipStatus::Disabled),
+                Ord::max(n, 0) as u64,
+            );
+        }
+        counts
+    };
 
     let users = page
         .into_iter()
@@ -301,6 +323,117 @@ pub async fn list(state: &AppState, actor: &Actor, query: &UserListQuery) -> Res
         next_cursor,
         counts,
     })
+}
+
+#[derive(Debug, FromQueryResult)]
+struct StatusCount {
+    status: String,
+    n: i64,
+}
+
+/// The status counts of one workspace, or of all, without filters: from `membership_counts`
+/// (kept by triggers, see its migration) rather than by counting every membership, with the
+/// lockouts and cooldowns that have run out moved to Active.
+async fn stored_status_counts(
+    db: &impl ConnectionTrait,
+    scope: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<StatusCounts, AppError> {
+    let table = Alias::new("membership_counts");
+    let mut stored = Query::select()
+        .column(Alias::new("status"))
+        .expr_as(
+            Func::cast_as(Func::sum(Expr::col(Alias::new("n"))), Alias::new("bigint")),
+            Alias::new("n"),
+        )
+        .from(table)
+        .group_by_col(Alias::new("status"))
+        .to_owned();
+    let mut ended = Query::select()
+        .column(memberships::Column::Status)
+        .expr_as(Func::count(Expr::col(memberships::Column::Id)), Alias::new("n"))
+        .from(memberships::Entity)
+        .cond_where(memberships::ended_hold(now))
+        .group_by_col(memberships::Column::Status)
+        .to_owned();
+    if let Some(tenant_id) = scope {
+        stored.and_where(Expr::col(Alias::new("tenant_id")).eq(tenant_id));
+        ended.and_where(memberships::Column::TenantId.eq(tenant_id));
+    }
+    let backend = db.get_database_backend();
+    let stored = StatusCount::find_by_statement(backend.build(&stored))
+        .all(db)
+        .await
+        .map_err(db_error)?;
+    let ended = StatusCount::find_by_statement(backend.build(&ended))
+        .all(db)
+        .await
+        .map_err(db_error)?;
+    let mut by_status: HashMap<MembershipStatus, i64> = HashMap::new();
+    for row in stored {
+        let status = row.status.parse().unwrap_or(MembershipStatus::Disabled);
+        *by_status.entry(status).or_default() += row.n;
+    }
+    for row in ended {
+        let status = row.status.parse().unwrap_or(MembershipStatus::Disabled);
+        *by_status.entry(status).or_default() -= row.n;
+        *by_status.entry(MembershipStatus::Active).or_default() += row.n;
+    }
+    let mut counts = StatusCounts::default();
+    for (status, n) in by_status {
+        counts.add(status, Ord::max(n, 0) as u64);
+    }
+    Ok(counts)
+}
+
+/// Folds the rows the `membership_counts` triggers appended into one per workspace and status,
+/// so reading the counts stays cheap. Safe to run from several processes at once: every row is
+/// removed once and its count moved into exactly one folded row.
+pub async fn compact_membership_counts(db: &sea_orm::DatabaseConnection) -> Result<(), AppError> {
+    let pending = Query::select()
+        .expr(Expr::val(1))
+        .from(Alias::new("membership_counts"))
+        .and_where(Expr::col(Alias::new("pending")).eq(true))
+        .limit(1)
+        .to_owned();
+    let backend = db.get_database_backend();
+    if db.query_one(&pending).await.map_err(db_error)?.is_none() {
+        return Ok(());
+    }
+    if backend == DbBackend::Postgres {
+        db.execute_unprepared(
+            "WITH folded AS ( \
+               DELETE FROM membership_counts WHERE (tenant_id, status) IN \
+                 (SELECT tenant_id, status FROM membership_counts WHERE pending) \
+               RETURNING tenant_id, status, n) \
+             INSERT INTO membership_counts (tenant_id, status, n, pending) \
+             SELECT tenant_id, status, SUM(n), false FROM folded GROUP BY tenant_id, status HAVING SUM(n) <> 0",
+        )
+        .await
+        .map_err(db_error)?;
+        return Ok(());
+    }
+    // SQLite has one writer at a time: under BEGIN IMMEDIATE nothing is appended meanwhile, and
+    // the folded rows get rowids above the last one folded.
+    let txn = super::begin(db).await?;
+    txn.execute_unprepared(
+        "CREATE TEMP TABLE IF NOT EXISTS membership_counts_folded AS SELECT * FROM membership_counts WHERE 0",
+    )
+    .await
+    .map_err(db_error)?;
+    for statement in [
+        "DELETE FROM membership_counts_folded",
+        "INSERT INTO membership_counts_folded SELECT tenant_id, status, SUM(n), 0 FROM membership_counts \
+         WHERE (tenant_id, status) IN (SELECT tenant_id, status FROM membership_counts WHERE pending) \
+         GROUP BY tenant_id, status HAVING SUM(n) <> 0",
+        "DELETE FROM membership_counts \
+         WHERE (tenant_id, status) IN (SELECT tenant_id, status FROM membership_counts WHERE pending)",
+        "INSERT INTO membership_counts SELECT * FROM membership_counts_folded",
+    ] {
+        txn.execute_unprepared(statement).await.map_err(db_error)?;
+    }
+    txn.commit().await.map_err(db_error)?;
+    Ok(())
 }
 
 /// Which of `user_ids` have at least one confirmed factor.

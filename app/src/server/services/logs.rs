@@ -37,7 +37,8 @@ fn window<C: ColumnTrait>(
         condition = condition.add(occurred_at.lt(to));
     }
     if let Some((at, last)) = before {
-        condition = condition.add(
+        // Redundant with the OR below, but an index on the time can start here (deep pages).
+        condition = condition.add(occurred_at.lte(at)).add(
             Condition::any()
                 .add(occurred_at.lt(at))
                 .add(Condition::all().add(occurred_at.eq(at)).add(id.lt(last))),
