@@ -4,34 +4,21 @@
 //!
 //! Usage: `latchkey-bench lists BINARY DATABASE_URL`
 
-use crate::serve::{Serve, free_port, tenant_id, wait_ready};
+use crate::load::percentile;
+use crate::serve::{PeakRss, Serve, api_token, free_port, rss_kib, tenant_id, wait_ready};
 use serde_json::{Value, json};
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Instant;
 
 const SAMPLES: usize = 30;
 /// Pages followed through `nextCursor` before timing the deep page.
 const DEEP_PAGES: usize = 40;
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
 pub fn main(mut args: impl Iterator<Item = String>) {
     let mut next = |name: &str| args.next().unwrap_or_else(|| panic!("missing argument: {name}"));
     let binary = PathBuf::from(next("BINARY"));
     let database_url = next("DATABASE_URL");
-    let token = Command::new(&binary)
-        .args(["token", "create", "--email", "admin@demo-msp.test"])
-        .env("LATCHKEY_DATABASE_URL", &database_url)
-        .output()
-        .expect("latchkey token create");
-    let token = String::from_utf8_lossy(&token.stdout).trim().to_owned();
-    assert!(
-        token.starts_with("lk_"),
-        "no token: is the database seeded with `latchkey demo`?"
-    );
+    let token = api_token(&binary, &database_url);
     let port = free_port();
     let server = Serve::start(&binary, &database_url, port);
     let pid = server.pid();
@@ -115,19 +102,8 @@ pub fn main(mut args: impl Iterator<Item = String>) {
 /// `GET /api/v1/users.csv` of every workspace, read to the end: rows per second and how far
 /// the server's resident memory grew meanwhile (it streams, a page at a time).
 async fn export_csv(http: &reqwest::Client, api: &str, token: &str, pid: u32) -> Value {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-    let before = crate::load::rss_kib(pid);
-    let (stop, peak) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicU64::new(before)));
-    let sampler = {
-        let (stop, peak) = (stop.clone(), peak.clone());
-        tokio::spawn(async move {
-            while !stop.load(Ordering::Relaxed) {
-                peak.fetch_max(crate::load::rss_kib(pid), Ordering::Relaxed);
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
-        })
-    };
+    let before = rss_kib(pid).unwrap_or(0);
+    let peak = PeakRss::sample(pid);
     let started = Instant::now();
     let mut answer = http
         .get(format!("{api}/users.csv"))
@@ -142,10 +118,9 @@ async fn export_csv(http: &reqwest::Client, api: &str, token: &str, pid: u32) ->
         bytes += chunk.len() as u64;
     }
     let seconds = started.elapsed().as_secs_f64();
-    stop.store(true, Ordering::Relaxed);
-    sampler.await.ok();
+    let peak = peak.finish().await;
     let rows = lines.saturating_sub(1);
-    let growth_mb = (peak.load(Ordering::Relaxed).saturating_sub(before)) as f64 / 1024.0;
+    let growth_mb = peak.saturating_sub(before) as f64 / 1024.0;
     println!(
         "CSV export of every user: {rows} rows, {:.0} MB in {seconds:.1} s = {:.0} rows/s; server RSS {:.1} MB before, grew {growth_mb:.1} MB at most",
         bytes as f64 / 1e6,

@@ -6,22 +6,29 @@
 //! `latchkey-bench seed` filled. `sign_in_load` is also what the scale-out run drives through
 //! nginx.
 
-use crate::serve::{Serve, free_port, tenant_id, wait_ready};
+use crate::serve::{PeakRss, Serve, api_token, free_port, rss_kib, tenant_id, wait_ready};
 use app::api::SignIn;
 use leptos::server_fn::ServerFn;
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// The seeded workspace the load signs in to: bench-00001 does not enforce MFA, so a correct
 /// password ends in a session.
 pub const WORKSPACE: &str = "bench-00001";
 pub const PASSWORD: &str = "Bench-password-2026";
-/// Open connections of the load: enough to keep every core hashing, inside the hashing queue.
-const CONNECTIONS: usize = 8;
+/// Open connections of the load (`BENCH_SIGNIN_CONNECTIONS`, default 8): no more than the
+/// hashing queue of one process holds (2 running and 8 waiting on 2 cores). With 16, the
+/// overflow's 429s come back at once, thousands a second, and take the CPU from the hashing.
+fn connections() -> usize {
+    std::env::var("BENCH_SIGNIN_CONNECTIONS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(8)
+}
 
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
@@ -38,6 +45,8 @@ pub struct SignInLoad {
     pub socket_errors: u64,
     pub p50_ms: f64,
     pub p99_ms: f64,
+    /// The body of the first answer other than 200 each wrk thread saw.
+    pub refusals: Vec<String>,
 }
 
 impl SignInLoad {
@@ -62,6 +71,7 @@ impl SignInLoad {
             "socket_errors": self.socket_errors,
             "p50_ms": self.p50_ms,
             "p99_ms": self.p99_ms,
+            "refusals": self.refusals,
         })
     }
 }
@@ -96,6 +106,10 @@ function request()
 end
 function response(status, headers, body)
   statuses[status] = (statuses[status] or 0) + 1
+  if status ~= 200 and not shown then
+    shown = true
+    io.write(string.format("refused %d %s\n", status, body))
+  end
 end
 function done(summary, latency, requests)
   local all = {{}}
@@ -121,7 +135,7 @@ pub fn sign_in_load(base: &str, host: &str, emails: &[String], seconds: u64) -> 
     let output = Command::new("wrk")
         .args([
             "-t2",
-            &format!("-c{CONNECTIONS}"),
+            &format!("-c{}", connections()),
             &format!("-d{seconds}s"),
             "--timeout",
             "10s",
@@ -160,6 +174,11 @@ pub fn sign_in_load(base: &str, host: &str, emails: &[String], seconds: u64) -> 
         socket_errors: field("socket_errors ")? as u64,
         p50_ms: field("p50_ms ")?,
         p99_ms: field("p99_ms ")?,
+        refusals: text
+            .lines()
+            .filter_map(|l| l.strip_prefix("refused "))
+            .map(str::to_owned)
+            .collect(),
     })
 }
 
@@ -209,26 +228,26 @@ pub async fn probe(http: reqwest::Client, urls: Vec<String>, token: String, stop
     samples
 }
 
-pub fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+/// Hashes per second with `threads` threads hashing at once for `seconds`, each in its own
+/// memory as the server's hashing threads do. Below `threads / one hash's time` when the
+/// hashes' memory (19 MiB each) no longer fits the shared caches together.
+pub fn parallel_hashes_per_s(threads: usize, seconds: f64) -> f64 {
+    let started = Instant::now();
+    let counts: Vec<_> = (0..threads)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut memory = app::server::passwords::HashMemory::default();
+                let mut hashes = 0u64;
+                while started.elapsed().as_secs_f64() < seconds {
+                    memory.hash("parallel benchmark password").expect("hash");
+                    hashes += 1;
+                }
+                hashes
+            })
         })
-        .unwrap_or(0)
-}
-
-pub fn api_token(binary: &Path, database_url: &str) -> String {
-    let output = Command::new(binary)
-        .args(["token", "create", "--email", "admin@demo-msp.test"])
-        .env("LATCHKEY_DATABASE_URL", database_url)
-        .output()
-        .expect("latchkey token create");
-    let token = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    assert!(token.starts_with("lk_"), "no token: is the database seeded?");
-    token
+        .collect();
+    let hashes: u64 = counts.into_iter().map(|t| t.join().expect("hashing thread")).sum();
+    hashes as f64 / started.elapsed().as_secs_f64()
 }
 
 pub fn main(mut args: impl Iterator<Item = String>, hash_ms: f64) {
@@ -238,6 +257,7 @@ pub fn main(mut args: impl Iterator<Item = String>, hash_ms: f64) {
     let seconds: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(20);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let bound = cores as f64 * 1000.0 / hash_ms;
+    let parallel = parallel_hashes_per_s(cores, 5.0);
     let token = api_token(&binary, &database_url);
     let port = free_port();
     let server = Serve::start(&binary, &database_url, port);
@@ -253,8 +273,14 @@ pub fn main(mut args: impl Iterator<Item = String>, hash_ms: f64) {
             format!("{base}/api/v1/users/me"),
             format!("{base}/api/v1/users?tenantId={tenant}&limit=50"),
         ];
+        // Warm up: the first requests open the database connections and fill the caches.
+        for _ in 0..20 {
+            for url in &urls {
+                http.get(url).bearer_auth(&token).send().await.expect("warm-up");
+            }
+        }
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let idle_rss = rss_kib(pid);
+        let idle_rss = rss_kib(pid).unwrap_or(0);
 
         let stop = Arc::new(AtomicBool::new(false));
         let baseline = tokio::spawn(probe(http.clone(), urls.clone(), token.clone(), stop.clone()));
@@ -270,17 +296,11 @@ pub fn main(mut args: impl Iterator<Item = String>, hash_ms: f64) {
                 .await
                 .expect("wrk")
         };
+        // Sign-ins wrk gave up on at its end still run to completion on the server: let them
+        // finish, or they would hold places in the hashing queue when the next run starts.
+        tokio::time::sleep(Duration::from_secs(3)).await;
         let stop = Arc::new(AtomicBool::new(false));
-        let peak = Arc::new(AtomicU64::new(0));
-        let sampler = {
-            let (stop, peak) = (stop.clone(), peak.clone());
-            tokio::spawn(async move {
-                while !stop.load(Ordering::Relaxed) {
-                    peak.fetch_max(rss_kib(pid), Ordering::Relaxed);
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            })
-        };
+        let peak = PeakRss::sample(pid);
         let busy = tokio::spawn(probe(http.clone(), urls, token.clone(), stop.clone()));
         let probed = {
             let (base, emails) = (base.clone(), emails.clone());
@@ -290,8 +310,7 @@ pub fn main(mut args: impl Iterator<Item = String>, hash_ms: f64) {
         };
         stop.store(true, Ordering::Relaxed);
         let busy = busy.await.expect("probe");
-        sampler.await.ok();
-        (alone, probed, idle, busy, idle_rss, peak.load(Ordering::Relaxed))
+        (alone, probed, idle, busy, idle_rss, peak.finish().await)
     });
     drop(server);
     let load = load.unwrap_or_else(|e| panic!("{e}"));
@@ -302,7 +321,12 @@ pub fn main(mut args: impl Iterator<Item = String>, hash_ms: f64) {
         "argon2id hash                                {hash_ms:.1} ms; bound {bound:.0} sign-ins/s on {cores} cores"
     );
     println!(
-        "correct-password sign-ins, {CONNECTIONS} connections     {:.1}/s = {:.0}% of the bound; p50 {:.0} ms, p99 {:.0} ms",
+        "argon2id hashes, {cores} threads at once            {parallel:.0}/s (sign-ins reach {:.0}% of this)",
+        load.per_second / parallel * 100.0
+    );
+    println!(
+        "correct-password sign-ins, {:>2} connections     {:.1}/s = {:.0}% of the bound; p50 {:.0} ms, p99 {:.0} ms",
+        connections(),
         load.per_second,
         load.per_second / bound * 100.0,
         load.p50_ms,
@@ -321,6 +345,9 @@ pub fn main(mut args: impl Iterator<Item = String>, hash_ms: f64) {
         probed.count(429),
         probed.unexpected()
     );
+    for refusal in load.refusals.iter().chain(&probed.refusals) {
+        println!("a refused sign-in                             {refusal}");
+    }
     let mut cheap = Vec::new();
     for (i, name) in names.iter().enumerate() {
         let (quiet, loaded) = (&idle[i], &busy[i]);
@@ -347,7 +374,10 @@ pub fn main(mut args: impl Iterator<Item = String>, hash_ms: f64) {
     let json = json!({
         "database": database_url.split(':').next(),
         "hash_ms": hash_ms,
+        "connections": connections(),
         "bound_per_s": bound,
+        "parallel_hashes_per_s": parallel,
+        "share_of_parallel_hashes": load.per_second / parallel,
         "sign_in": load.to_json(),
         "sign_in_while_probed": probed.to_json(),
         "share_of_bound": load.per_second / bound,

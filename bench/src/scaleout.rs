@@ -6,14 +6,17 @@
 //! Usage: `latchkey-bench scaleout BINARY POSTGRES_URL [SECONDS]`, on a database that
 //! `latchkey-bench seed` filled.
 
-use crate::load::{PASSWORD, WORKSPACE, api_token, password_only_accounts, sign_in_load};
-use crate::serve::{Serve, free_port, tenant_id, wait_ready};
+use crate::load::{PASSWORD, WORKSPACE, password_only_accounts, sign_in_load};
+use crate::serve::{Serve, api_token, free_port, tenant_id, wait_ready};
 use app::api::{GetMyAccount, RequestPasswordReset, SignIn};
 use leptos::server_fn::ServerFn;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+
+/// The load signs in the first this many password-only accounts; the checks use the rest.
+const CHECKED: usize = 150;
 
 /// nginx in front of `ports`, round robin, on a port of its own; stopped when dropped.
 struct Nginx {
@@ -99,7 +102,9 @@ async fn call(
 
 /// What must hold with three processes behind nginx; panics when it does not.
 async fn check_across_processes(http: &reqwest::Client, front: &str, direct: &[String], accounts: &[String]) -> Value {
-    let (locked_one, reset_one, session_one) = (&accounts[0], &accounts[1], &accounts[2]);
+    // A lock and a reset request outlast a run: each run takes its own accounts.
+    let pick = |n: usize| &accounts[(std::process::id() as usize + n) % accounts.len()];
+    let (locked_one, reset_one, session_one) = (pick(0), pick(1), pick(2));
     // Sign-in failures, spread round robin over the processes, lock after five.
     let mut failures = Vec::new();
     for _ in 0..7 {
@@ -111,7 +116,7 @@ async fn check_across_processes(http: &reqwest::Client, front: &str, direct: &[S
             None,
         )
         .await;
-        failures.push(format!("{status} {}", body["code"].as_str().unwrap_or_default()));
+        failures.push(format!("{status} {}", body["reason"].as_str().unwrap_or_default()));
     }
     let (right, body, _) = call(
         http,
@@ -126,6 +131,7 @@ async fn check_across_processes(http: &reqwest::Client, front: &str, direct: &[S
         "the right password after 7 failures must not sign in: {body}"
     );
     let locked_after = failures.iter().position(|f| f.contains("locked")).map(|i| i + 1);
+    assert_eq!(locked_after, Some(5), "the fifth failure locks: {failures:?}");
 
     // The resend throttle: one code request per identifier and minute, whichever process.
     let mut resends = Vec::new();
@@ -156,7 +162,7 @@ async fn check_across_processes(http: &reqwest::Client, front: &str, direct: &[S
     for base in &direct[1..] {
         let (status, body, _) = call(http, base, GetMyAccount::PATH, &[], Some(&cookie)).await;
         assert_eq!(status, 200, "{base}: {body}");
-        assert_eq!(body["email"].as_str(), Some(session_one.as_str()), "{body}");
+        assert_eq!(body["profile"]["email"].as_str(), Some(session_one.as_str()), "{base}");
     }
     json!({
         "failure_answers": failures,
@@ -216,12 +222,10 @@ pub fn main(mut args: impl Iterator<Item = String>) {
         }
         if processes == 3 {
             let direct: Vec<String> = ports.iter().map(|p| format!("http://127.0.0.1:{p}")).collect();
-            // The last accounts of the list: the load below signs the others in.
-            let reserved = &accounts[accounts.len() - 3..];
-            checks = runtime.block_on(check_across_processes(&http, &front, &direct, reserved));
+            checks = runtime.block_on(check_across_processes(&http, &front, &direct, &accounts[CHECKED..]));
         }
         let host = format!("{WORKSPACE}.localhost:{}", nginx.port);
-        let load = sign_in_load(&front, &host, &accounts[..accounts.len() - 3], seconds).expect("wrk");
+        let load = sign_in_load(&front, &host, &accounts[..CHECKED], seconds).expect("wrk");
         let cheap = cheap_per_second(&front, &token, seconds.min(10));
         println!(
             "{processes} process(es) behind nginx: {:.1} sign-ins/s ({} × 200, {} × 429, {} other), {:.0} GET /users/me per s",

@@ -190,7 +190,10 @@ pub async fn sign_in(
         .await
         .map_err(db_error)?
         .ok_or_else(AppError::internal)?;
-    let new_session = sessions::create(db, user.id, realm.tenant.id, meta, now()).await?;
+    // The sign-in event below is a synchronous commit, which makes this one durable too.
+    let txn = super::begin_without_flush(db).await?;
+    let new_session = sessions::create(&txn, user.id, realm.tenant.id, meta, now()).await?;
+    txn.commit().await.map_err(db_error)?;
     let mfa_step = super::mfa::pending_step(db, user.id, &realm.tenant).await?;
     events::record(
         db,

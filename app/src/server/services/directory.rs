@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, JoinType, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, RelationTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationTrait,
 };
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
@@ -187,11 +187,23 @@ fn user_filters(backend: DbBackend, scope: Option<Uuid>, query: &UserListQuery) 
     Ok(condition)
 }
 
-fn joined() -> sea_orm::Select<memberships::Entity> {
-    memberships::Entity::find()
-        .join(JoinType::InnerJoin, memberships::Relation::User.def())
-        .join(JoinType::InnerJoin, memberships::Relation::Tenant.def())
-        .join(JoinType::InnerJoin, memberships::Relation::Role.def())
+fn joined(backend: DbBackend) -> sea_orm::Select<memberships::Entity> {
+    let mut select = memberships::Entity::find().join(JoinType::InnerJoin, memberships::Relation::User.def());
+    if backend == DbBackend::Sqlite {
+        // SQLite 3.51 would drive an all-workspaces page from `tenants`, read every membership
+        // by workspace and sort them all (8 s at a million users). The unary plus keeps it from
+        // using this join term for an index lookup; with the email range `list_page` adds, it
+        // walks the email index and stops after a page. A workspace filter in WHERE still uses
+        // the workspace index.
+        QueryTrait::query(&mut select).join(
+            JoinType::InnerJoin,
+            tenants::Entity,
+            Expr::cust(r#"+"memberships"."tenant_id" = "tenants"."id""#),
+        );
+    } else {
+        select = select.join(JoinType::InnerJoin, memberships::Relation::Tenant.def());
+    }
+    select.join(JoinType::InnerJoin, memberships::Relation::Role.def())
 }
 
 /// A users list: one row per membership, sorted by email, with its counts by status.
@@ -212,10 +224,11 @@ pub async fn list_page(
     let after: Option<(String, Uuid)> = cursor::decode(query.cursor.as_deref())?;
     let now = state.clock.now();
     let db = &state.db;
-    let filters = user_filters(db.get_database_backend(), scope, query)?;
+    let backend = db.get_database_backend();
+    let filters = user_filters(backend, scope, query)?;
     let status_expr = memberships::effective_status_expr(now);
 
-    let mut rows = joined()
+    let mut rows = joined(backend)
         .select_only()
         .column_as(memberships::Column::Id, "membership_id")
         .column_as(memberships::Column::UserId, "user_id")
@@ -248,6 +261,11 @@ pub async fn list_page(
                     .add(memberships::Column::Id.gt(id)),
             ),
         );
+    } else if scope.is_none() && query.q.is_none() && backend == DbBackend::Sqlite {
+        // Always true, but with the unary plus in `joined` it is what makes SQLite 3.51 drive
+        // the first all-workspaces page from the email index (1 ms) instead of from `roles`
+        // (0.9 s) or `tenants` (8 s) at a million users.
+        rows = rows.filter(users::Column::Email.gte(""));
     }
     let mut page = rows
         .order_by_asc(users::Column::Email)
@@ -275,7 +293,7 @@ pub async fn list_page(
     } else if whole_workspaces {
         stored_status_counts(db, scope, now).await?
     } else {
-        let counted: Vec<(String, i64)> = joined()
+        let counted: Vec<(String, i64)> = joined(backend)
             .select_only()
             .expr_as(status_expr, "effective_status")
             .column_as(memberships::Column::Id.count(), "n")

@@ -15,7 +15,7 @@ use crate::AppError;
 use crate::server::entities::sign_in_throttles::{self, Column};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 /// Five failures in a row lock the key.
@@ -104,13 +104,50 @@ async fn release_slot(db: &impl ConnectionTrait, key: &ThrottleKey) -> Result<()
     Ok(())
 }
 
+/// Takes a slot for `key` if it is not locked and `failures + in_flight` leaves one free.
+///
+/// The commit does not wait for the disk: a reservation a crash loses frees its slot early,
+/// and the attempt's outcome is written by a synchronous commit after it.
+async fn try_reserve(db: &DatabaseConnection, key: &ThrottleKey, now: DateTime<Utc>) -> Result<bool, AppError> {
+    let txn = super::begin_without_flush(db).await?;
+    let reserved = sign_in_throttles::Entity::update_many()
+        .col_expr(Column::InFlight, Expr::col(Column::InFlight).add(1))
+        .col_expr(
+            Column::InFlightExpiresAt,
+            Expr::value(now + Duration::seconds(RESERVATION_TTL_SECS)),
+        )
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Key.eq(key.as_str()))
+        .filter(
+            Condition::any()
+                .add(Column::LockedUntil.is_null())
+                .add(Column::LockedUntil.lte(now)),
+        )
+        .filter(
+            Expr::col(Column::Failures)
+                .add(Expr::col(Column::InFlight))
+                .lt(MAX_FAILURES),
+        )
+        .exec(&txn)
+        .await
+        .map_err(db_error)?;
+    txn.commit().await.map_err(db_error)?;
+    Ok(reserved.rows_affected == 1)
+}
+
 /// Reserves one attempt for `key`, waiting while the other slots are in use.
+///
+/// The usual case, a known key with a free slot, is one UPDATE; the row is created and
+/// reservations of requests that died are forgotten only when that finds no slot.
 pub async fn admit(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     key: &ThrottleKey,
     tenant_id: Uuid,
     now: impl Fn() -> DateTime<Utc>,
 ) -> Result<Admission, AppError> {
+    if try_reserve(db, key, now()).await? {
+        return Ok(Admission::Admitted);
+    }
     ensure_row(db, key, tenant_id, now()).await?;
     let started = std::time::Instant::now();
     loop {
@@ -124,28 +161,7 @@ pub async fn admit(
             .exec(db)
             .await
             .map_err(db_error)?;
-        let reserved = sign_in_throttles::Entity::update_many()
-            .col_expr(Column::InFlight, Expr::col(Column::InFlight).add(1))
-            .col_expr(
-                Column::InFlightExpiresAt,
-                Expr::value(now + Duration::seconds(RESERVATION_TTL_SECS)),
-            )
-            .col_expr(Column::UpdatedAt, Expr::value(now))
-            .filter(Column::Key.eq(key.as_str()))
-            .filter(
-                Condition::any()
-                    .add(Column::LockedUntil.is_null())
-                    .add(Column::LockedUntil.lte(now)),
-            )
-            .filter(
-                Expr::col(Column::Failures)
-                    .add(Expr::col(Column::InFlight))
-                    .lt(MAX_FAILURES),
-            )
-            .exec_with_returning(db)
-            .await
-            .map_err(db_error)?;
-        if !reserved.is_empty() {
+        if try_reserve(db, key, now).await? {
             return Ok(Admission::Admitted);
         }
         let row = sign_in_throttles::Entity::find_by_id(key.as_str().to_owned())
@@ -204,16 +220,27 @@ pub async fn record_failure(
 }
 
 /// A correct password: the count starts again, and so does the doubling.
-pub async fn record_success(db: &impl ConnectionTrait, key: &ThrottleKey, now: DateTime<Utc>) -> Result<(), AppError> {
+/// The caller's next write is a synchronous commit (the sign-in event), so this commit need not
+/// wait for the disk itself.
+pub async fn record_success(db: &DatabaseConnection, key: &ThrottleKey, now: DateTime<Utc>) -> Result<(), AppError> {
+    let txn = super::begin_without_flush(db).await?;
+    // One statement: the failures are forgotten and the slot given back together.
     sign_in_throttles::Entity::update_many()
         .col_expr(Column::Failures, Expr::value(0))
         .col_expr(Column::LockCount, Expr::value(0))
+        .col_expr(
+            Column::InFlight,
+            Expr::case(Column::InFlight.gt(0), Expr::col(Column::InFlight).sub(1))
+                .finally(0)
+                .into(),
+        )
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .filter(Column::Key.eq(key.as_str()))
-        .exec(db)
+        .exec(&txn)
         .await
         .map_err(db_error)?;
-    release_slot(db, key).await
+    txn.commit().await.map_err(db_error)?;
+    Ok(())
 }
 
 /// "Unlock Account": the identifier's failures and lock are forgotten (slots in use stay).

@@ -204,17 +204,9 @@ async fn count_request(state: &AppState, row: &api_tokens::Model) -> Result<(), 
         .filter(Column::Id.eq(row.id));
     // A request window and a last-used time that a crash loses cost nothing, so on PostgreSQL
     // this commit does not wait for the disk: a flush per API request was most of its time.
-    let updated = if state.db.get_database_backend() == sea_orm::DbBackend::Postgres {
-        let txn = sea_orm::TransactionTrait::begin(&state.db).await.map_err(db_error)?;
-        txn.execute_unprepared("SET LOCAL synchronous_commit = off")
-            .await
-            .map_err(db_error)?;
-        let updated = updated.exec_with_returning(&txn).await.map_err(db_error)?;
-        txn.commit().await.map_err(db_error)?;
-        updated
-    } else {
-        updated.exec_with_returning(&state.db).await.map_err(db_error)?
-    };
+    let txn = super::begin_without_flush(&state.db).await?;
+    let updated = updated.exec_with_returning(&txn).await.map_err(db_error)?;
+    txn.commit().await.map_err(db_error)?;
     let Some(window) = updated.first() else {
         return Ok(());
     };
