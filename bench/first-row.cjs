@@ -49,20 +49,30 @@ function median(values) {
     const first = await signedIn.newPage();
     await first.goto(url('/sign-in'));
     await signIn(first, 'admin@demo-msp.test');
-    await first.getByRole('link', { name: 'Users', exact: true }).first().waitFor();
+    await first.getByTestId('home').waitFor();
     const state = await signedIn.storageState();
 
     // Cold: a new browser context each time, so the app's WASM, JS and CSS come over the wire.
     // Warm: the same tab navigates again, with the files in the HTTP cache.
+    let wire = [];
     const cold = [];
     const warm = [];
     for (let i = 0; i < RUNS; i += 1) {
       const context = await browser.newContext({ storageState: state });
       const page = await context.newPage();
+      // What the app's files cost on the wire (compressed as sent), on the first run.
+      const sent = [];
+      if (i === 0) {
+        page.on('requestfinished', (request) => {
+          const name = new URL(request.url()).pathname;
+          if (/\.(wasm|js|css)$/.test(name)) sent.push(request.sizes().then((s) => [name, s.responseBodySize]));
+        });
+      }
       let started = Date.now();
       await page.goto(url('/users'), { waitUntil: 'commit' });
       await page.locator('[data-testid="user-row"]').first().waitFor();
       cold.push(Date.now() - started);
+      if (i === 0) wire = await Promise.all(sent);
       started = Date.now();
       await page.goto(url('/users'), { waitUntil: 'commit' });
       await page.locator('[data-testid="user-row"]').first().waitFor();
@@ -72,7 +82,13 @@ function median(values) {
     await browser.close();
     console.log(`first user row, new browser context: median ${median(cold)} ms (${cold.join(', ')})`);
     console.log(`first user row, files cached:        median ${median(warm)} ms (${warm.join(', ')})`);
-    console.log(JSON.stringify({ first_row_cold_ms: median(cold), first_row_warm_ms: median(warm), cold, warm }));
+    const wireBytes = wire.reduce((sum, [, bytes]) => sum + bytes, 0);
+    for (const [name, bytes] of wire) console.log(`sent on the first load: ${name} ${(bytes / 1024).toFixed(1)} KB`);
+    console.log(`sent on the first load, WASM + JS + CSS: ${(wireBytes / 1024).toFixed(1)} KB`);
+    console.log(JSON.stringify({
+      first_row_cold_ms: median(cold), first_row_warm_ms: median(warm), cold, warm,
+      first_load_wire_bytes: wireBytes, first_load_files: Object.fromEntries(wire),
+    }));
   } finally {
     server.kill('SIGTERM');
   }

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Builds the single-page app into dist/ (release WASM, wasm-opt -Oz).
+# Builds the single-page app into dist/ (release WASM, wasm-opt -Oz), with a gzip copy of each
+# file beside it that the server sends to browsers that accept gzip.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/setup.sh"
 cd "$ROOT"
 trunk build --release --offline --cargo-profile wasm-release >&2
+find dist -maxdepth 1 -type f \( -name '*.wasm' -o -name '*.js' -o -name '*.css' -o -name '*.html' \) \
+  -exec gzip -9 --keep --force --no-name {} +

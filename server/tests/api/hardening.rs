@@ -46,6 +46,48 @@ async fn every_answer_carries_the_security_headers() {
     }
 }
 
+/// The web app's files go out gzipped to browsers that accept it, and those named after their
+/// content are kept by the browser for good; the page itself is checked on every load.
+#[tokio::test]
+async fn web_app_files_are_sent_gzipped_and_content_named_ones_are_cached_for_good() {
+    let app = spawn_app().await;
+    let wasm = "frontend-0123456789abcdef_bg.wasm";
+    let raw = b"\0asm raw module bytes".to_vec();
+    let gzipped = b"\x1f\x8b gzipped module bytes".to_vec();
+    std::fs::write(app.site.join(wasm), &raw).unwrap();
+    std::fs::write(app.site.join(format!("{wasm}.gz")), &gzipped).unwrap();
+    let client = app.raw_client();
+    let fetch = |path: &str, gzip: bool| {
+        let mut request = client
+            .get(format!("http://{}{path}", app.addr))
+            .header("host", format!("admin.{}", app.base_domain));
+        if gzip {
+            request = request.header("accept-encoding", "gzip, deflate, br");
+        }
+        request.send()
+    };
+
+    let answer = fetch(&format!("/{wasm}"), true).await.unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.headers()["content-encoding"], "gzip");
+    assert_eq!(answer.headers()["content-type"], "application/wasm");
+    assert_eq!(answer.headers()["cache-control"], "public, max-age=31536000, immutable");
+    assert_eq!(answer.bytes().await.unwrap(), gzipped);
+
+    let answer = fetch(&format!("/{wasm}"), false).await.unwrap();
+    assert!(answer.headers().get("content-encoding").is_none());
+    assert_eq!(answer.bytes().await.unwrap(), raw);
+
+    for page in ["/", "/users", "/strength-worker_bg.wasm"] {
+        let answer = fetch(page, true).await.unwrap();
+        assert_eq!(answer.status(), 200, "{page}");
+        assert_eq!(answer.headers()["cache-control"], "no-cache", "{page}");
+    }
+    // A missing content-named file is the app's page, which must not be kept for good.
+    let answer = fetch("/frontend-fedcba9876543210_bg.wasm", true).await.unwrap();
+    assert_eq!(answer.headers()["cache-control"], "no-cache");
+}
+
 #[tokio::test]
 async fn passing_mfa_gives_the_session_a_new_token_and_the_old_one_stops_working() {
     let app = spawn_app().await;

@@ -16,6 +16,8 @@ pub struct TestApp {
     pub base_domain: String,
     pub state: AppState,
     pub clock: ManualClock,
+    /// The folder the web app is served from.
+    pub site: std::path::PathBuf,
     _sqlite_dir: Option<tempfile::TempDir>,
 }
 
@@ -81,6 +83,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut AppState)) -> TestApp {
         base_domain,
         state,
         clock,
+        site,
         _sqlite_dir: sqlite_dir,
     }
 }
