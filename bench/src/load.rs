@@ -6,7 +6,7 @@
 //! `latchkey-bench seed` filled. `sign_in_load` is also what the scale-out run drives through
 //! nginx.
 
-use crate::serve::{PeakRss, Serve, api_token, free_port, rss_kib, tenant_id, wait_ready};
+use crate::serve::{CpuTicks, PeakRss, Serve, api_token, free_port, rss_kib, tenant_id, wait_ready};
 use app::api::SignIn;
 use leptos::server_fn::ServerFn;
 use serde_json::{Value, json};
@@ -264,7 +264,7 @@ pub fn main(mut args: impl Iterator<Item = String>, hash_ms: f64) {
     let pid = server.pid();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let base = format!("http://127.0.0.1:{port}");
-    let (load, probed, idle, busy, idle_rss, peak_rss) = runtime.block_on(async {
+    let (load, probed, idle, busy, idle_rss, peak_rss, cpu) = runtime.block_on(async {
         let http = reqwest::Client::new();
         wait_ready(&http, port).await;
         let tenant = tenant_id(&http, port, &token, WORKSPACE).await;
@@ -290,12 +290,14 @@ pub fn main(mut args: impl Iterator<Item = String>, hash_ms: f64) {
 
         // Throughput first, alone; then the same load again with the cheap requests timed.
         let host = format!("{WORKSPACE}.localhost:{port}");
+        let before = CpuTicks::read(pid);
         let alone = {
             let (base, emails, host) = (base.clone(), emails.clone(), host.clone());
             tokio::task::spawn_blocking(move || sign_in_load(&base, &host, &emails, seconds))
                 .await
                 .expect("wrk")
         };
+        let cpu = before.until(CpuTicks::read(pid));
         // Sign-ins wrk gave up on at its end still run to completion on the server: let them
         // finish, or they would hold places in the hashing queue when the next run starts.
         tokio::time::sleep(Duration::from_secs(3)).await;
@@ -310,7 +312,7 @@ pub fn main(mut args: impl Iterator<Item = String>, hash_ms: f64) {
         };
         stop.store(true, Ordering::Relaxed);
         let busy = busy.await.expect("probe");
-        (alone, probed, idle, busy, idle_rss, peak.finish().await)
+        (alone, probed, idle, busy, idle_rss, peak.finish().await, cpu)
     });
     drop(server);
     let load = load.unwrap_or_else(|e| panic!("{e}"));
@@ -337,6 +339,17 @@ pub fn main(mut args: impl Iterator<Item = String>, hash_ms: f64) {
         load.count(200),
         load.count(429),
         load.unexpected()
+    );
+    // Clock ticks of /proc are 1/100 s on Linux.
+    let per_sign_in_ms = |ticks: u64| ticks as f64 * 10.0 / load.count(200).max(1) as f64;
+    let other = cpu.machine_busy.saturating_sub(cpu.server + cpu.postgres);
+    let idle_share = 1.0 - cpu.machine_busy as f64 / cpu.machine_all.max(1) as f64;
+    println!(
+        "CPU per sign-in                              server {:.1} ms (one hash {hash_ms:.1}), PostgreSQL {:.1} ms, the rest (wrk, kernel) {:.1} ms; machine idle {:.0}%",
+        per_sign_in_ms(cpu.server),
+        per_sign_in_ms(cpu.postgres),
+        per_sign_in_ms(other),
+        idle_share * 100.0
     );
     println!(
         "the same, while the requests below are timed  {:.1}/s; {} × 200, {} × 429, {} other",
@@ -382,6 +395,12 @@ pub fn main(mut args: impl Iterator<Item = String>, hash_ms: f64) {
         "sign_in_while_probed": probed.to_json(),
         "share_of_bound": load.per_second / bound,
         "cheap_requests": cheap,
+        "cpu_per_sign_in_ms": {
+            "server": per_sign_in_ms(cpu.server),
+            "postgres": per_sign_in_ms(cpu.postgres),
+            "rest": per_sign_in_ms(other),
+            "machine_idle_share": idle_share,
+        },
         "rss_idle_kib": idle_rss,
         "rss_peak_kib": peak_rss,
     });

@@ -136,3 +136,80 @@ impl PeakRss {
         self.peak.load(Ordering::Relaxed)
     }
 }
+
+/// CPU time used so far, in clock ticks (1/100 s on Linux): by one process with all its threads,
+/// by every PostgreSQL process, and by the whole machine, busy and in all.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CpuTicks {
+    pub server: u64,
+    pub postgres: u64,
+    pub machine_busy: u64,
+    pub machine_all: u64,
+}
+
+/// utime + stime of a `/proc/<pid>/stat` line, and the command name.
+fn process_ticks(stat: &str) -> Option<(&str, u64)> {
+    let (open, close) = (stat.find('(')?, stat.rfind(')')?);
+    let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+    // After the name: state is field 3 of the line, utime 14 and stime 15.
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some((&stat[open + 1..close], utime + stime))
+}
+
+impl CpuTicks {
+    pub fn read(server_pid: u32) -> Self {
+        let stat = |pid: &str| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok();
+        let server = stat(&server_pid.to_string())
+            .and_then(|s| process_ticks(&s).map(|(_, t)| t))
+            .unwrap_or(0);
+        let postgres = std::fs::read_dir("/proc")
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter_map(|e| stat(&e.file_name().to_string_lossy()))
+                    .filter_map(|s| {
+                        process_ticks(&s)
+                            .filter(|(name, _)| *name == "postgres")
+                            .map(|(_, t)| t)
+                    })
+                    .sum()
+            })
+            .unwrap_or(0);
+        // The first line of /proc/stat: user nice system idle iowait irq softirq steal ...
+        let machine: Vec<u64> = std::fs::read_to_string("/proc/stat")
+            .ok()
+            .and_then(|s| s.lines().next().map(str::to_owned))
+            .map(|line| line.split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect())
+            .unwrap_or_default();
+        let all: u64 = machine.iter().take(8).sum();
+        let idle = machine.get(3).copied().unwrap_or(0) + machine.get(4).copied().unwrap_or(0);
+        Self {
+            server,
+            postgres,
+            machine_busy: all.saturating_sub(idle),
+            machine_all: all,
+        }
+    }
+
+    /// What was used between `self` (earlier) and `later`.
+    pub fn until(self, later: Self) -> Self {
+        Self {
+            server: later.server.saturating_sub(self.server),
+            postgres: later.postgres.saturating_sub(self.postgres),
+            machine_busy: later.machine_busy.saturating_sub(self.machine_busy),
+            machine_all: later.machine_all.saturating_sub(self.machine_all),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::process_ticks;
+
+    #[test]
+    fn reads_a_stat_line_whose_name_has_spaces_and_parentheses() {
+        let line = "4242 (tokio (rt) x) S 1 4242 4242 0 -1 4194560 1200 0 0 0 250 31 0 0 20 0 9 0 100 0 0";
+        assert_eq!(process_ticks(line), Some(("tokio (rt) x", 281)));
+    }
+}

@@ -27,7 +27,7 @@ async fn search(app: &TestApp, token: &str, q: &str) -> Vec<String> {
 async fn plan(app: &TestApp, q: &str) -> String {
     let db = &app.state.db;
     let backend = db.get_database_backend();
-    let condition = user_search(backend, Some(q)).unwrap().unwrap();
+    let condition = user_search(backend, Some(q), false).unwrap().unwrap();
     let statement = users::Entity::find().filter(condition).build(backend);
     let values = statement.values.clone().map(|v| v.0).unwrap_or_default();
     let explain =
@@ -215,4 +215,124 @@ async fn stored_status_counts_follow_every_change_and_survive_folding() {
     // Ends that pass move lockouts and cooldowns to Active without a write.
     app.clock.advance(chrono::Duration::days(2));
     assert_counts_hold(&app, &admin, "after the lockouts ended").await;
+}
+
+/// Every page of `path`, followed through `nextCursor`: the emails in order.
+async fn all_pages(app: &TestApp, token: &str, path: &str) -> Vec<String> {
+    let mut emails = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page_path = match &cursor {
+            Some(c) => format!("{path}&cursor={c}"),
+            None => path.to_owned(),
+        };
+        let page = api_call(app, Method::GET, token, &page_path, None).await;
+        assert_eq!(page.status, 200, "{page_path}: {}", page.body);
+        for user in page.body["users"].as_array().unwrap() {
+            emails.push(user["email"].as_str().unwrap().to_owned());
+        }
+        match page.body["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return emails,
+        }
+    }
+}
+
+/// On SQLite the stored counts choose the plan (a common status walks the email index, a small
+/// workspace is searched row by row); whichever is taken, the rows are exactly those of the
+/// slow way, in order, across pages.
+#[tokio::test]
+async fn lists_answer_the_same_rows_whichever_plan_the_counts_choose() {
+    let app = spawn_app().await;
+    let admin = api_token(&app, "admin@demo-msp.test", "admin").await;
+    let db = &app.state.db;
+    let workspaces = tenants::Entity::find().all(db).await.unwrap();
+    let member = app::server::entities::roles::Entity::find()
+        .filter(app::server::entities::roles::Column::Key.eq("member"))
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    let now = app::server::Clock::now(&app.clock);
+    // Locked is most of the memberships now: n² > (page + 1) × total picks the email walk.
+    for n in 0..120u32 {
+        let user = users::ActiveModel {
+            id: Set(uuid::Uuid::now_v7()),
+            email: Set(format!("held{n:03}@plan.test")),
+            username: Set(None),
+            display_name: Set(format!("Held Person {n}")),
+            secondary_email: Set(None),
+            phone: Set(None),
+            password_hash: Set(None),
+            password_changed_at: Set(None),
+            must_change_password: Set(false),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(db)
+        .await
+        .unwrap();
+        memberships::ActiveModel {
+            id: Set(uuid::Uuid::now_v7()),
+            user_id: Set(user.id),
+            tenant_id: Set(workspaces[n as usize % workspaces.len()].id),
+            role_id: Set(member.id),
+            status: Set("locked".into()),
+            locked_reason: Set(Some("too_many_failures".into())),
+            // Every third lockout has ended: stored Locked, in effect Active.
+            locked_until: Set(Some(if n % 3 == 0 {
+                now - chrono::Duration::minutes(1)
+            } else {
+                now + chrono::Duration::hours(1)
+            })),
+            cooldown_until: Set(None),
+            mfa_failed_attempts: Set(0),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(db)
+        .await
+        .unwrap();
+    }
+    let memberships = memberships::Entity::find()
+        .find_also_related(users::Entity)
+        .all(db)
+        .await
+        .unwrap();
+    let slow_way = |status: app::types::MembershipStatus, tenant: Option<uuid::Uuid>, text: &str| {
+        let mut emails: Vec<String> = memberships
+            .iter()
+            .filter(|(m, _)| m.status_at(now) == status && tenant.is_none_or(|t| t == m.tenant_id))
+            .filter_map(|(_, u)| u.as_ref())
+            .filter(|u| {
+                u.email.contains(text)
+                    || u.username.as_deref().is_some_and(|name| name.contains(text))
+                    || u.display_name.to_lowercase().contains(text)
+            })
+            .map(|u| u.email.clone())
+            .collect();
+        emails.sort();
+        emails
+    };
+    use app::types::MembershipStatus::{Active, Locked};
+    let locked = all_pages(&app, &admin, "/users?status=locked&limit=7").await;
+    assert!(locked.len() > 80, "the 80 held now and the demo's");
+    assert_eq!(locked, slow_way(Locked, None, ""));
+    let active = all_pages(&app, &admin, "/users?status=active&limit=7").await;
+    assert_eq!(active, slow_way(Active, None, ""));
+
+    let acme = app.tenant_id("acme").await;
+    for text in ["held", "builder", "person 1"] {
+        for status in [Locked, Active] {
+            let path = format!(
+                "/users?tenantId={acme}&status={status}&q={}&limit=3",
+                text.replace(' ', "%20")
+            );
+            assert_eq!(
+                all_pages(&app, &admin, &path).await,
+                slow_way(status, Some(acme), text),
+                "{path}"
+            );
+        }
+    }
 }

@@ -122,7 +122,17 @@ pub fn ended_hold(now: DateTimeUtc) -> Condition {
 /// "The status in effect at `now` is `status`" on the stored columns, so that an index on the
 /// status can serve it (a comparison with [`effective_status_expr`] cannot use one).
 pub fn effective_status_is(status: MembershipStatus, now: DateTimeUtc) -> Condition {
-    let stored = Column::Status.eq(status.as_str());
+    status_held(Column::Status.eq(status.as_str()), status, now)
+}
+
+/// [`effective_status_is`] in a form no index on the status serves (a unary `+` on the
+/// column), for a planner that would otherwise read every row of a common status and sort them.
+pub fn effective_status_is_unindexed(status: MembershipStatus, now: DateTimeUtc) -> Condition {
+    let stored = Expr::cust_with_values(r#"+"memberships"."status" = ?"#, [status.as_str()]);
+    status_held(stored, status, now)
+}
+
+fn status_held(stored: sea_orm::sea_query::SimpleExpr, status: MembershipStatus, now: DateTimeUtc) -> Condition {
     match status {
         MembershipStatus::Active => Condition::any().add(stored).add(ended_hold(now)),
         MembershipStatus::Locked => Condition::all().add(stored).add(
