@@ -4,6 +4,7 @@
 use crate::helpers::*;
 use app::server::entities::{memberships, tenants, users};
 use app::server::services::directory::{compact_membership_counts, user_search};
+use app::server::services::users::{new_account, new_membership};
 use reqwest::Method;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryTrait, Set, Statement,
@@ -256,43 +257,25 @@ async fn lists_answer_the_same_rows_whichever_plan_the_counts_choose() {
     let now = app::server::Clock::now(&app.clock);
     // Locked is most of the memberships now: n² > (page + 1) × total picks the email walk.
     for n in 0..120u32 {
-        let user = users::ActiveModel {
-            id: Set(uuid::Uuid::now_v7()),
-            email: Set(format!("held{n:03}@plan.test")),
-            username: Set(None),
-            display_name: Set(format!("Held Person {n}")),
-            secondary_email: Set(None),
-            phone: Set(None),
-            password_hash: Set(None),
-            password_changed_at: Set(None),
-            must_change_password: Set(false),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(db)
-        .await
-        .unwrap();
-        memberships::ActiveModel {
-            id: Set(uuid::Uuid::now_v7()),
-            user_id: Set(user.id),
-            tenant_id: Set(workspaces[n as usize % workspaces.len()].id),
-            role_id: Set(member.id),
-            status: Set("locked".into()),
-            locked_reason: Set(Some("too_many_failures".into())),
-            // Every third lockout has ended: stored Locked, in effect Active.
-            locked_until: Set(Some(if n % 3 == 0 {
-                now - chrono::Duration::minutes(1)
-            } else {
-                now + chrono::Duration::hours(1)
-            })),
-            cooldown_until: Set(None),
-            mfa_failed_attempts: Set(0),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(db)
-        .await
-        .unwrap();
+        let user = new_account(&format!("held{n:03}@plan.test"), None, format!("Held Person {n}"), now)
+            .insert(db)
+            .await
+            .unwrap();
+        let workspace = workspaces[n as usize % workspaces.len()].id;
+        let mut held = new_membership(
+            (user.id, workspace),
+            member.id,
+            app::types::MembershipStatus::Locked,
+            now,
+        );
+        held.locked_reason = Set(Some("too_many_failures".into()));
+        // Every third lockout has ended: stored Locked, in effect Active.
+        held.locked_until = Set(Some(if n % 3 == 0 {
+            now - chrono::Duration::minutes(1)
+        } else {
+            now + chrono::Duration::hours(1)
+        }));
+        held.insert(db).await.unwrap();
     }
     let memberships = memberships::Entity::find()
         .find_also_related(users::Entity)
