@@ -105,11 +105,6 @@ impl Server {
             db,
         })
     }
-
-    /// A new API token of the demo operator's Administrator.
-    fn admin_token(&self) -> String {
-        serve::api_token(&self.binary, &self.db)
-    }
 }
 
 impl Drop for Server {
@@ -213,7 +208,7 @@ fn main() {
     let mut samples = Vec::new();
     let enumeration = (0..6).try_for_each(|_| {
         let running = Server::start(&server)?;
-        let token = running.admin_token();
+        let token = serve::api_token(&running.binary, &running.db);
         enumeration::merge(&mut samples, enumeration::measure(running.port, &token)?);
         Ok::<(), String>(())
     });

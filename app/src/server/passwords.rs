@@ -22,10 +22,6 @@ pub const PARALLELISM: u32 = 1;
 /// A hashing thread idle this long frees its argon2 memory.
 const IDLE_RELEASE: Duration = Duration::from_secs(60);
 
-fn argon2_with(algorithm: Algorithm, version: Version, params: Params) -> Argon2<'static> {
-    Argon2::new(algorithm, version, params)
-}
-
 pub fn current_params() -> Params {
     Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).expect("valid argon2 parameters")
 }
@@ -65,7 +61,7 @@ impl HashMemory {
         let params = current_params();
         let salt = try_generate_salt().map_err(|_| AppError::internal())?;
         let mut output = [0u8; Params::DEFAULT_OUTPUT_LEN];
-        argon2_with(Algorithm::Argon2id, Version::V0x13, params.clone())
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
             .hash_password_into_with_memory(password.as_bytes(), &salt, &mut output, self.blocks(&params))
             .map_err(|_| AppError::internal())?;
         let phc = PasswordHash {
@@ -96,7 +92,7 @@ impl HashMemory {
             return NO_MATCH;
         };
         let mut computed = vec![0u8; expected.len()];
-        let hashed = argon2_with(algorithm, version, params.clone()).hash_password_into_with_memory(
+        let hashed = Argon2::new(algorithm, version, params.clone()).hash_password_into_with_memory(
             password.as_bytes(),
             salt,
             &mut computed,
@@ -298,7 +294,7 @@ mod tests {
     #[test]
     fn old_parameters_ask_for_a_rehash() {
         use argon2::PasswordHasher as _;
-        let old = argon2_with(
+        let old = Argon2::new(
             Algorithm::Argon2id,
             Version::V0x13,
             Params::new(8 * 1024, 1, 1, None).unwrap(),

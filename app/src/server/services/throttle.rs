@@ -93,11 +93,17 @@ async fn ensure_row(
     Ok(())
 }
 
+/// `in_flight` after one slot is given back; never below zero.
+fn one_slot_fewer() -> sea_orm::sea_query::SimpleExpr {
+    Expr::case(Column::InFlight.gt(0), Expr::col(Column::InFlight).sub(1))
+        .finally(0)
+        .into()
+}
+
 async fn release_slot(db: &impl ConnectionTrait, key: &ThrottleKey) -> Result<(), AppError> {
     sign_in_throttles::Entity::update_many()
-        .col_expr(Column::InFlight, Expr::col(Column::InFlight).sub(1))
+        .col_expr(Column::InFlight, one_slot_fewer())
         .filter(Column::Key.eq(key.as_str()))
-        .filter(Column::InFlight.gt(0))
         .exec(db)
         .await
         .map_err(db_error)?;
@@ -228,12 +234,7 @@ pub async fn record_success(db: &DatabaseConnection, key: &ThrottleKey, now: Dat
     sign_in_throttles::Entity::update_many()
         .col_expr(Column::Failures, Expr::value(0))
         .col_expr(Column::LockCount, Expr::value(0))
-        .col_expr(
-            Column::InFlight,
-            Expr::case(Column::InFlight.gt(0), Expr::col(Column::InFlight).sub(1))
-                .finally(0)
-                .into(),
-        )
+        .col_expr(Column::InFlight, one_slot_fewer())
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .filter(Column::Key.eq(key.as_str()))
         .exec(&txn)
