@@ -11,7 +11,12 @@ pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr>
 
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
-    options.sqlx_logging(false);
+    // sqlx pings every connection it hands out by default: a round trip before each query. Only
+    // a connection that sat idle a while may have been dropped by the server or a proxy; one
+    // dropped while busy fails its query as unreachable (503) and is discarded.
+    options
+        .sqlx_logging(false)
+        .test_before_acquire_if_idle_for(Duration::from_secs(30));
     if url.starts_with("sqlite:") {
         // One file, many readers, one writer: a small pool, and writers wait for each other
         // instead of failing with "database is locked".

@@ -163,20 +163,14 @@ pub async fn sign_in(
         };
         return Err(refuse(state, realm, meta, &identifier, user_id, error).await);
     };
-    throttle::record_success(db, &key, now()).await?;
-
     // From here on the password was right, so the answers may say more about the account.
-    let Some(membership) = users::membership(db, user.id, realm.tenant.id).await? else {
-        let error = wrong_host_error(state, &user).await?;
-        return Err(refuse(state, realm, meta, &identifier, Some(user.id), error).await);
+    let role = match admitted_role(state, realm, &user).await? {
+        Ok(role) => role,
+        Err(refusal) => {
+            throttle::record_success(db, &key, now()).await?;
+            return Err(refuse(state, realm, meta, &identifier, Some(user.id), refusal).await);
+        }
     };
-    if let Some(failure) = membership_refusal(realm, &membership, now()) {
-        return Err(refuse(state, realm, meta, &identifier, Some(user.id), AppError::auth(failure)).await);
-    }
-    if super::temporary_passwords::expired(db, &user, realm.tenant.id, now()).await? {
-        let error = AppError::auth(AuthFailure::TemporaryPasswordExpired);
-        return Err(refuse(state, realm, meta, &identifier, Some(user.id), error).await);
-    }
 
     if verification.needs_rehash {
         let fresh = state.hasher.hash(password.expose()).await?;
@@ -185,18 +179,13 @@ pub async fn sign_in(
         active.update(db).await.map_err(db_error)?;
     }
 
-    let role = roles::Entity::find_by_id(membership.role_id)
-        .one(db)
-        .await
-        .map_err(db_error)?
-        .ok_or_else(AppError::internal)?;
-    // The sign-in event below is a synchronous commit, which makes this one durable too.
-    let txn = super::begin_without_flush(db).await?;
-    let new_session = sessions::create(&txn, user.id, realm.tenant.id, meta, now()).await?;
-    txn.commit().await.map_err(db_error)?;
     let mfa_step = super::mfa::pending_step(db, user.id, &realm.tenant).await?;
+    // The attempt's outcome, the session and the sign-in event: one commit.
+    let txn = super::begin(db).await?;
+    throttle::record_success(&txn, &key, now()).await?;
+    let new_session = sessions::create(&txn, user.id, realm.tenant.id, meta, now()).await?;
     events::record(
-        db,
+        &txn,
         state.clock.as_ref(),
         meta,
         NewEvent {
@@ -208,6 +197,7 @@ pub async fn sign_in(
         },
     )
     .await?;
+    txn.commit().await.map_err(db_error)?;
 
     let nonce = device_nonce.unwrap_or_else(random_token);
     let device_cookie = format!(
@@ -221,6 +211,28 @@ pub async fn sign_in(
         session_cookie: sessions::cookie(&new_session.token, state.config.secure_cookies),
         device_cookie,
     })
+}
+
+/// The role a right password signs in with, or why it may not sign in: no membership here
+/// (the wrong-host help), a membership that is locked, suspended or not yet active, or a
+/// temporary password that has run out. The outer error is the database's.
+async fn admitted_role(
+    state: &AppState,
+    realm: &Realm,
+    user: &user_rows::Model,
+) -> Result<Result<roles::Model, AppError>, AppError> {
+    let db = &state.db;
+    let now = state.clock.now();
+    let Some((membership, role)) = users::membership_and_role(db, user.id, realm.tenant.id).await? else {
+        return Ok(Err(wrong_host_error(state, user).await?));
+    };
+    if let Some(failure) = membership_refusal(realm, &membership, now) {
+        return Ok(Err(AppError::auth(failure)));
+    }
+    if super::temporary_passwords::expired(db, user, realm.tenant.id, now).await? {
+        return Ok(Err(AppError::auth(AuthFailure::TemporaryPasswordExpired)));
+    }
+    Ok(Ok(role))
 }
 
 /// Why a membership may not sign in right now, if it may not.

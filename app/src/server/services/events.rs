@@ -7,7 +7,7 @@ use crate::server::crypto::random_u64;
 use crate::server::entities::security_events;
 use crate::server::{Clock, RequestMeta};
 use crate::types::SecurityEventType;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use sea_orm::{ConnectionTrait, EntityTrait, Set, TryInsertResult};
 use uuid::Uuid;
 
 pub struct NewEvent<'a> {
@@ -26,9 +26,10 @@ pub async fn record(
     meta: &RequestMeta,
     event: NewEvent<'_>,
 ) -> Result<SupportReference, AppError> {
-    // 40 random bits: a clash is rare enough that one more try settles it.
-    let mut last_error = None;
-    for _ in 0..2 {
+    // 40 random bits: a clash is rare enough that one more try settles it. The clash is skipped
+    // rather than raised, so that inside a transaction (PostgreSQL aborts one on any error) the
+    // second try can still be written.
+    for _ in 0..3 {
         let reference = SupportReference::from_bits(random_u64() & 0xFF_FFFF_FFFF);
         let row = security_events::ActiveModel {
             id: Set(Uuid::now_v7()),
@@ -42,10 +43,15 @@ pub async fn record(
             user_agent: Set(meta.user_agent.clone()),
             detail: Set(Some(event.detail.clone())),
         };
-        match row.insert(db).await {
-            Ok(_) => return Ok(reference),
-            Err(error) => last_error = Some(error),
+        let written = security_events::Entity::insert(row)
+            .on_conflict_do_nothing_on([security_events::Column::Reference])
+            .exec_without_returning(db)
+            .await
+            .map_err(db_error)?;
+        if matches!(written, TryInsertResult::Inserted(n) if n > 0) {
+            return Ok(reference);
         }
     }
-    Err(db_error(last_error.expect("loop ran")))
+    tracing::error!("three support references in a row were taken");
+    Err(AppError::internal())
 }

@@ -225,22 +225,19 @@ pub async fn record_failure(
     })
 }
 
-/// A correct password: the count starts again, and so does the doubling.
-/// The caller's next write is a synchronous commit (the sign-in event), so this commit need not
-/// wait for the disk itself.
-pub async fn record_success(db: &DatabaseConnection, key: &ThrottleKey, now: DateTime<Utc>) -> Result<(), AppError> {
-    let txn = super::begin_without_flush(db).await?;
-    // One statement: the failures are forgotten and the slot given back together.
+/// A correct password: the count starts again, and so does the doubling. One statement: the
+/// failures are forgotten and the slot given back together. A successful sign-in runs it in the
+/// transaction that also writes its session and event.
+pub async fn record_success(db: &impl ConnectionTrait, key: &ThrottleKey, now: DateTime<Utc>) -> Result<(), AppError> {
     sign_in_throttles::Entity::update_many()
         .col_expr(Column::Failures, Expr::value(0))
         .col_expr(Column::LockCount, Expr::value(0))
         .col_expr(Column::InFlight, one_slot_fewer())
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .filter(Column::Key.eq(key.as_str()))
-        .exec(&txn)
+        .exec(db)
         .await
         .map_err(db_error)?;
-    txn.commit().await.map_err(db_error)?;
     Ok(())
 }
 

@@ -97,6 +97,17 @@ pub async fn membership_with_role(
     let Some(user) = users::Entity::find_by_id(user_id).one(db).await.map_err(db_error)? else {
         return Ok(None);
     };
+    Ok(membership_and_role(db, user_id, tenant_id)
+        .await?
+        .map(|(membership, role)| (user, membership, role)))
+}
+
+/// A user's membership of one workspace with its role, in one query.
+pub async fn membership_and_role(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    tenant_id: Uuid,
+) -> Result<Option<(memberships::Model, roles::Model)>, AppError> {
     let found = memberships::Entity::find()
         .filter(memberships::Column::UserId.eq(user_id))
         .filter(memberships::Column::TenantId.eq(tenant_id))
@@ -105,7 +116,7 @@ pub async fn membership_with_role(
         .await
         .map_err(db_error)?;
     Ok(match found {
-        Some((membership, Some(role))) => Some((user, membership, role)),
+        Some((membership, Some(role))) => Some((membership, role)),
         _ => None,
     })
 }
