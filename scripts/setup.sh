@@ -52,10 +52,11 @@ if [ ! -x "$CACHE/py/bin/python" ] || ! "$CACHE/py/bin/python" -c 'import aiosmt
 fi
 export LATCHKEY_TEST_PYTHON="$CACHE/py/bin/python"
 
-if ! command -v chromium >/dev/null 2>&1; then
-  say "installing chromium"
-  if [ "$(id -u)" = 0 ]; then apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2
-  else sudo apt-get update -qq >&2 && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2; fi
+# Chromium for the end-to-end tests; zopfli writes the web app's gzip copies (smaller than gzip -9).
+if ! command -v chromium >/dev/null 2>&1 || ! command -v zopfli >/dev/null 2>&1; then
+  say "installing chromium and zopfli"
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium zopfli >&2
+  else sudo apt-get update -qq >&2 && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium zopfli >&2; fi
 fi
 
 # PostgreSQL: the machine has a server; start it if it is down.
