@@ -123,29 +123,25 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Actor, AppErr
     }
     let now = state.clock.now();
     let db = &state.db;
-    let row = api_tokens::Entity::find()
+    let found = api_tokens::Entity::find()
         .filter(api_tokens::Column::TokenHash.eq(secret_hash(token)))
+        .find_also_related(tenants::Entity)
+        .find_also_related(roles::Entity)
         .one(db)
         .await
-        .map_err(db_error)?
-        .filter(|t| t.revoked_at.is_none() && t.expires_at.is_none_or(|e| e > now))
-        .ok_or_else(invalid)?;
-    let tenant = tenants::Entity::find_by_id(row.tenant_id)
-        .one(db)
-        .await
-        .map_err(db_error)?
-        .ok_or_else(invalid)?;
+        .map_err(db_error)?;
+    let Some((row, Some(tenant), Some(token_role))) = found else {
+        return Err(invalid());
+    };
+    if row.revoked_at.is_some() || row.expires_at.is_some_and(|e| e <= now) {
+        return Err(invalid());
+    }
     let (user, membership, owner_role) = users::membership_with_role(db, row.user_id, row.tenant_id)
         .await?
         .ok_or_else(invalid)?;
     if ![MembershipStatus::Active.as_str(), MembershipStatus::Cooldown.as_str()].contains(&membership.status.as_str()) {
         return Err(invalid());
     }
-    let token_role = roles::Entity::find_by_id(row.role_id)
-        .one(db)
-        .await
-        .map_err(db_error)?
-        .ok_or_else(invalid)?;
     count_request(state, &row).await?;
     let role = roles::Model {
         permissions: serde_json::Value::Array(

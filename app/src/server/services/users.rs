@@ -89,17 +89,24 @@ pub async fn membership(
         .map_err(db_error)
 }
 
+/// A user with their membership of one workspace and its role, in one query.
 pub async fn membership_with_role(
     db: &impl ConnectionTrait,
     user_id: Uuid,
     tenant_id: Uuid,
 ) -> Result<Option<(users::Model, memberships::Model, roles::Model)>, AppError> {
-    let Some(user) = users::Entity::find_by_id(user_id).one(db).await.map_err(db_error)? else {
-        return Ok(None);
-    };
-    Ok(membership_and_role(db, user_id, tenant_id)
-        .await?
-        .map(|(membership, role)| (user, membership, role)))
+    let found = memberships::Entity::find()
+        .filter(memberships::Column::UserId.eq(user_id))
+        .filter(memberships::Column::TenantId.eq(tenant_id))
+        .find_also_related(users::Entity)
+        .find_also_related(roles::Entity)
+        .one(db)
+        .await
+        .map_err(db_error)?;
+    Ok(match found {
+        Some((membership, Some(user), Some(role))) => Some((user, membership, role)),
+        _ => None,
+    })
 }
 
 /// A user's membership of one workspace with its role, in one query.
