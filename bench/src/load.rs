@@ -277,12 +277,14 @@ pub fn main(mut args: impl Iterator<Item = String>, hash_ms: f64) {
         // database connection for a query prepares it and fills that PostgreSQL process's
         // catalog caches (tens of ms). Sixteen at once open as many connections as the load
         // and the probes use together.
+        const AT_ONCE: usize = 16;
+        const ROUNDS: usize = 5;
         let started = Instant::now();
-        let warm_ups: Vec<_> = (0..16)
+        let warm_ups: Vec<_> = (0..AT_ONCE)
             .map(|_| {
                 let (http, urls, token) = (http.clone(), urls.clone(), token.clone());
                 tokio::spawn(async move {
-                    for _ in 0..5 {
+                    for _ in 0..ROUNDS {
                         for url in &urls {
                             http.get(url).bearer_auth(&token).send().await.expect("warm-up");
                         }
@@ -294,7 +296,8 @@ pub fn main(mut args: impl Iterator<Item = String>, hash_ms: f64) {
             warm_up.await.expect("warm-up");
         }
         eprintln!(
-            "warm-up: 160 requests, 16 at a time, in {:.0} ms",
+            "warm-up: {} requests, {AT_ONCE} at a time, in {:.0} ms",
+            AT_ONCE * ROUNDS * urls.len(),
             started.elapsed().as_secs_f64() * 1000.0
         );
         tokio::time::sleep(Duration::from_secs(1)).await;

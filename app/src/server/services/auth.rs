@@ -223,7 +223,7 @@ async fn admitted_role(
 ) -> Result<Result<roles::Model, AppError>, AppError> {
     let db = &state.db;
     let now = state.clock.now();
-    let Some((membership, role)) = users::membership_and_role(db, user.id, realm.tenant.id).await? else {
+    let Some((_, membership, role)) = users::membership_with_role(db, user.id, realm.tenant.id).await? else {
         return Ok(Err(wrong_host_error(state, user).await?));
     };
     if let Some(failure) = membership_refusal(realm, &membership, now) {

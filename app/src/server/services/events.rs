@@ -26,9 +26,9 @@ pub async fn record(
     meta: &RequestMeta,
     event: NewEvent<'_>,
 ) -> Result<SupportReference, AppError> {
-    // 40 random bits: a clash is rare enough that one more try settles it. The clash is skipped
+    // 40 random bits: a clash is rare, and another reference settles it. The clash is skipped
     // rather than raised, so that inside a transaction (PostgreSQL aborts one on any error) the
-    // second try can still be written.
+    // next try can still be written.
     for _ in 0..3 {
         let reference = SupportReference::from_bits(random_u64() & 0xFF_FFFF_FFFF);
         let row = security_events::ActiveModel {

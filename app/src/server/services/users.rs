@@ -109,25 +109,6 @@ pub async fn membership_with_role(
     })
 }
 
-/// A user's membership of one workspace with its role, in one query.
-pub async fn membership_and_role(
-    db: &impl ConnectionTrait,
-    user_id: Uuid,
-    tenant_id: Uuid,
-) -> Result<Option<(memberships::Model, roles::Model)>, AppError> {
-    let found = memberships::Entity::find()
-        .filter(memberships::Column::UserId.eq(user_id))
-        .filter(memberships::Column::TenantId.eq(tenant_id))
-        .find_also_related(roles::Entity)
-        .one(db)
-        .await
-        .map_err(db_error)?;
-    Ok(match found {
-        Some((membership, Some(role))) => Some((membership, role)),
-        _ => None,
-    })
-}
-
 pub async fn profile(state: &AppState, user: &users::Model) -> Result<UserProfile, AppError> {
     let rows = memberships::Entity::find()
         .filter(memberships::Column::UserId.eq(user.id))
