@@ -149,9 +149,10 @@ async fn seed(url: &str, user_count: u64, tenant_count: u64, event_count: u64) -
                 94 => ("active", None, Some(now + Duration::minutes(10))),
                 _ => ("disabled", None, None),
             };
+            let email = format!("{}.{}{n}@t{}.bench.test", first, last, n % tenant_count).to_lowercase();
             people.push(users::ActiveModel {
                 id: sea_orm::Set(id),
-                email: sea_orm::Set(format!("{}.{}{n}@t{}.bench.test", first, last, n % tenant_count).to_lowercase()),
+                email: sea_orm::Set(email.clone()),
                 username: sea_orm::Set(r.is_multiple_of(3).then(|| format!("{}{n}", first.to_lowercase()))),
                 display_name: sea_orm::Set(format!("{first} {last} {n}")),
                 secondary_email: sea_orm::Set(None),
@@ -170,6 +171,7 @@ async fn seed(url: &str, user_count: u64, tenant_count: u64, event_count: u64) -
             members.push(memberships::ActiveModel {
                 id: sea_orm::Set(Uuid::now_v7()),
                 user_id: sea_orm::Set(id),
+                user_email: sea_orm::Set(email),
                 tenant_id: sea_orm::Set(tenant),
                 role_id: sea_orm::Set(role_id),
                 status: sea_orm::Set(status.into()),

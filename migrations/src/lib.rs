@@ -24,6 +24,7 @@ mod m20261124_000008_sso_policy;
 mod m20261201_000009_reset_requests;
 mod m20261201_000010_user_search;
 mod m20261201_000011_membership_counts;
+mod m20261202_000012_membership_email;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000009_reset_requests::Migration),
             Box::new(m20261201_000010_user_search::Migration),
             Box::new(m20261201_000011_membership_counts::Migration),
+            Box::new(m20261202_000012_membership_email::Migration),
         ]
     }
 }

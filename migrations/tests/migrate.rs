@@ -74,8 +74,8 @@ async fn exercise(db: &DatabaseConnection) {
              VALUES ('{admin}', 'root@example.com', 'Root', '{now}', '{now}')"
         ),
         format!(
-            "INSERT INTO memberships (id, user_id, tenant_id, role_id, status, created_at, updated_at) \
-             VALUES ('55555555-5555-4555-8555-555555555555', '{u}', '{t}', '{r}', 'active', '{now}', '{now}')"
+            "INSERT INTO memberships (id, user_id, user_email, tenant_id, role_id, status, created_at, updated_at) \
+             VALUES ('55555555-5555-4555-8555-555555555555', '{u}', 'ann@example.com', '{t}', '{r}', 'active', '{now}', '{now}')"
         ),
         format!(
             "INSERT INTO sessions (id, token_hash, user_id, tenant_id, created_at, last_seen_at, \
@@ -117,6 +117,21 @@ async fn exercise(db: &DatabaseConnection) {
         count(
             db,
             "SELECT COUNT(*) FROM sign_in_throttles WHERE failures = 0 AND in_flight = 0 AND lock_count = 0"
+        )
+        .await,
+        1
+    );
+
+    // A changed email reaches the user's memberships, the users list's sort key.
+    db.execute_unprepared(&format!(
+        "UPDATE users SET email = 'ann.new@example.com' WHERE id = '{u}'"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        count(
+            db,
+            "SELECT COUNT(*) FROM memberships WHERE user_email = 'ann.new@example.com'"
         )
         .await,
         1
@@ -185,8 +200,56 @@ async fn exercise(db: &DatabaseConnection) {
     assert_eq!(count(db, "SELECT COUNT(*) FROM memberships").await, 0);
 }
 
+/// Memberships made before the `membership_email` migration get their user's email from it.
+async fn backfills_membership_emails(db: &DatabaseConnection) {
+    let before_last = Migrator::migrations().len() as u32 - 1;
+    Migrator::up(db, Some(before_last))
+        .await
+        .expect("up to the one before the last");
+    let now = "2026-11-23 10:00:00+00:00";
+    for sql in [
+        format!(
+            "INSERT INTO tenants (id, slug, name, kind, policy_overrides, status, created_at, updated_at) \
+             VALUES ('c1111111-1111-4111-8111-111111111111', 'old', 'Old', 'customer', '{{}}', 'active', '{now}', '{now}')"
+        ),
+        format!(
+            "INSERT INTO roles (id, tenant_id, key, name, scope, permissions, created_at) \
+             VALUES ('c2222222-2222-4222-8222-222222222222', NULL, 'old', 'Old', 'tenant', '[]', '{now}')"
+        ),
+        format!(
+            "INSERT INTO users (id, email, display_name, created_at, updated_at) \
+             VALUES ('c3333333-3333-4333-8333-333333333333', 'old@example.com', 'Old', '{now}', '{now}')"
+        ),
+        format!(
+            "INSERT INTO memberships (id, user_id, tenant_id, role_id, status, created_at, updated_at) \
+             VALUES ('c5555555-5555-4555-8555-555555555555', 'c3333333-3333-4333-8333-333333333333', \
+             'c1111111-1111-4111-8111-111111111111', 'c2222222-2222-4222-8222-222222222222', 'active', '{now}', '{now}')"
+        ),
+    ] {
+        db.execute_unprepared(&sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    Migrator::up(db, None).await.expect("the last migration");
+    assert_eq!(
+        count(
+            db,
+            "SELECT COUNT(*) FROM memberships WHERE user_email = 'old@example.com'"
+        )
+        .await,
+        1
+    );
+    for sql in [
+        "DELETE FROM users WHERE id = 'c3333333-3333-4333-8333-333333333333'",
+        "DELETE FROM tenants WHERE id = 'c1111111-1111-4111-8111-111111111111'",
+        "DELETE FROM roles WHERE id = 'c2222222-2222-4222-8222-222222222222'",
+    ] {
+        db.execute_unprepared(sql).await.unwrap();
+    }
+}
+
 async fn up_down_up(db: &DatabaseConnection) {
-    Migrator::up(db, None).await.expect("first up");
+    backfills_membership_emails(db).await;
     assert_tables(db, true).await;
     assert!(Migrator::get_pending_migrations(db).await.unwrap().is_empty());
     exercise(db).await;

@@ -277,6 +277,10 @@ async fn an_email_change_applies_only_when_the_new_address_confirms() {
         .await
         .unwrap();
     assert_eq!(changed, 0);
+    // The users list shows (and sorts by) the new address: its sort key followed the change.
+    let listed: app::types::UserPage = admin.call::<ListUsers, _>(&[("query[q]", "bob")]).await.unwrap();
+    let emails: Vec<&str> = listed.users.iter().map(|u| u.email.as_str()).collect();
+    assert_eq!(emails, ["bob.new@acme.test"], "{emails:?}");
     assert_eq!(audited(&app, "user.email_change_requested").await, 1);
     assert_eq!(audited(&app, "user.email_change_resent").await, 1);
     let events = security_events::Entity::find()

@@ -62,6 +62,7 @@ async fn add_member(app: &TestApp, email: &str, slug: &str, role_key: &str) -> U
     memberships::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(user.id),
+        user_email: Set(user.email.clone()),
         tenant_id: Set(app.tenant_id(slug).await),
         role_id: Set(role.id),
         status: Set("active".into()),

@@ -262,12 +262,7 @@ async fn lists_answer_the_same_rows_whichever_plan_the_counts_choose() {
             .await
             .unwrap();
         let workspace = workspaces[n as usize % workspaces.len()].id;
-        let mut held = new_membership(
-            (user.id, workspace),
-            member.id,
-            app::types::MembershipStatus::Locked,
-            now,
-        );
+        let mut held = new_membership((&user, workspace), member.id, app::types::MembershipStatus::Locked, now);
         held.locked_reason = Set(Some("too_many_failures".into()));
         // Every third lockout has ended: stored Locked, in effect Active.
         held.locked_until = Set(Some(if n % 3 == 0 {

@@ -12,6 +12,10 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub user_id: Uuid,
+    /// The user's email, the users list's sort key: written with the membership, kept equal to
+    /// `users.email` by a trigger (see the `membership_email` migration).
+    #[sea_orm(column_type = "Text")]
+    pub user_email: String,
     pub tenant_id: Uuid,
     pub role_id: Uuid,
     /// [`MembershipStatus`]

@@ -181,6 +181,7 @@ pub async fn seed(state: &AppState) -> Result<DemoSummary, AppError> {
                 memberships::ActiveModel {
                     id: Set(Uuid::now_v7()),
                     user_id: Set(user.id),
+                    user_email: Set(user.email.clone()),
                     tenant_id: Set(tenant.id),
                     role_id: Set(role.id),
                     status: Set((*status).into()),

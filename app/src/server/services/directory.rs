@@ -15,7 +15,7 @@ use crate::types::{
     SignInMode, StatusCounts, TenantKind, TenantRef, UserDetail, UserListQuery, UserPage, UserRow, UserSessionRow,
 };
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Query};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Query, UnionType};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, JoinType, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationTrait,
@@ -233,8 +233,8 @@ fn joined(backend: DbBackend) -> sea_orm::Select<memberships::Entity> {
         // SQLite 3.51 would drive an all-workspaces page from `tenants`, read every membership
         // by workspace and sort them all (8 s at a million users). The unary plus keeps it from
         // using this join term for an index lookup; with the email range `list_page` adds, it
-        // walks the email index and stops after a page. A workspace filter in WHERE still uses
-        // the workspace index.
+        // walks the memberships' email index and stops after a page. A workspace filter in
+        // WHERE still uses the (workspace, email) index.
         QueryTrait::query(&mut select).join(
             JoinType::InnerJoin,
             tenants::Entity,
@@ -285,7 +285,7 @@ pub async fn list_page(
         .select_only()
         .column_as(memberships::Column::Id, "membership_id")
         .column_as(memberships::Column::UserId, "user_id")
-        .column_as(users::Column::Email, "email")
+        .column_as(memberships::Column::UserEmail, "email")
         .column_as(users::Column::Username, "username")
         .column_as(users::Column::DisplayName, "display_name")
         .column_as(memberships::Column::TenantId, "tenant_id")
@@ -311,21 +311,23 @@ pub async fn list_page(
     if let Some((email, id)) = after {
         // The first condition says nothing the second does not, but unlike the OR it lets the
         // email index start at the cursor instead of walking every earlier row.
-        rows = rows.filter(users::Column::Email.gte(email.clone())).filter(
-            Condition::any().add(users::Column::Email.gt(email.clone())).add(
-                Condition::all()
-                    .add(users::Column::Email.eq(email))
-                    .add(memberships::Column::Id.gt(id)),
-            ),
+        rows = rows.filter(memberships::Column::UserEmail.gte(email.clone())).filter(
+            Condition::any()
+                .add(memberships::Column::UserEmail.gt(email.clone()))
+                .add(
+                    Condition::all()
+                        .add(memberships::Column::UserEmail.eq(email))
+                        .add(memberships::Column::Id.gt(id)),
+                ),
         );
     } else if scope.is_none() && query.q.is_none() && backend == DbBackend::Sqlite {
         // Always true, but with the unary plus in `joined` it is what makes SQLite 3.51 drive
         // the first all-workspaces page from the email index (1 ms) instead of from `roles`
         // (0.9 s) or `tenants` (8 s) at a million users.
-        rows = rows.filter(users::Column::Email.gte(""));
+        rows = rows.filter(memberships::Column::UserEmail.gte(""));
     }
     let mut page = rows
-        .order_by_asc(users::Column::Email)
+        .order_by_asc(memberships::Column::UserEmail)
         .order_by_asc(memberships::Column::Id)
         .limit(limit + 1)
         .into_model::<ListedMembership>()
@@ -340,8 +342,7 @@ pub async fn list_page(
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    let enrolled = enrolled_users(db, &user_ids).await?;
-    let membership_counts = membership_counts(db, &user_ids).await?;
+    let facts = user_facts(db, &user_ids).await?;
 
     let counts = if !with_counts {
         StatusCounts::default()
@@ -372,8 +373,10 @@ pub async fn list_page(
     let users = page
         .into_iter()
         .map(|r| UserRow {
-            mfa_enrolled: enrolled.contains(&r.user_id),
-            membership_count: membership_counts.get(&r.user_id).copied().unwrap_or(1),
+            mfa_enrolled: facts.get(&r.user_id).is_some_and(|f| f.mfa_enrolled),
+            membership_count: facts
+                .get(&r.user_id)
+                .map_or(1, |f| u32::try_from(f.membership_count).unwrap_or(u32::MAX)),
             sso: r.tenant_kind != TenantKind::Operator.as_str() && r.sign_in_mode == SignInMode::Sso.as_str(),
             status: r.status.parse().unwrap_or(MembershipStatus::Disabled),
             user_id: r.user_id,
@@ -402,6 +405,8 @@ pub async fn list_page(
 struct StatusCount {
     status: String,
     n: i64,
+    /// A count of lockouts and cooldowns that have run out, rather than a stored count.
+    ended: bool,
 }
 
 /// The status counts of one workspace, or of all, without filters: from `membership_counts`
@@ -419,12 +424,14 @@ async fn stored_status_counts(
             Func::cast_as(Func::sum(Expr::col(Alias::new("n"))), Alias::new("bigint")),
             Alias::new("n"),
         )
+        .expr_as(Expr::val(false), Alias::new("ended"))
         .from(table)
         .group_by_col(Alias::new("status"))
         .to_owned();
     let mut ended = Query::select()
         .column(memberships::Column::Status)
         .expr_as(Func::count(Expr::col(memberships::Column::Id)), Alias::new("n"))
+        .expr_as(Expr::val(true), Alias::new("ended"))
         .from(memberships::Entity)
         .cond_where(memberships::ended_hold(now))
         .group_by_col(memberships::Column::Status)
@@ -434,23 +441,19 @@ async fn stored_status_counts(
         ended.and_where(memberships::Column::TenantId.eq(tenant_id));
     }
     let backend = db.get_database_backend();
-    let stored = StatusCount::find_by_statement(backend.build(&stored))
-        .all(db)
-        .await
-        .map_err(db_error)?;
-    let ended = StatusCount::find_by_statement(backend.build(&ended))
+    let rows = StatusCount::find_by_statement(backend.build(stored.union(UnionType::All, ended)))
         .all(db)
         .await
         .map_err(db_error)?;
     let mut by_status: HashMap<MembershipStatus, i64> = HashMap::new();
-    for row in stored {
+    for row in rows {
         let status = row.status.parse().unwrap_or(MembershipStatus::Disabled);
-        *by_status.entry(status).or_default() += row.n;
-    }
-    for row in ended {
-        let status = row.status.parse().unwrap_or(MembershipStatus::Disabled);
-        *by_status.entry(status).or_default() -= row.n;
-        *by_status.entry(MembershipStatus::Active).or_default() += row.n;
+        if row.ended {
+            *by_status.entry(status).or_default() -= row.n;
+            *by_status.entry(MembershipStatus::Active).or_default() += row.n;
+        } else {
+            *by_status.entry(status).or_default() += row.n;
+        }
     }
     let mut counts = StatusCounts::default();
     for (status, n) in by_status {
@@ -510,38 +513,40 @@ pub async fn compact_membership_counts(db: &sea_orm::DatabaseConnection) -> Resu
 }
 
 /// Which of `user_ids` have at least one confirmed factor.
-async fn enrolled_users(db: &impl ConnectionTrait, user_ids: &[Uuid]) -> Result<HashSet<Uuid>, AppError> {
-    if user_ids.is_empty() {
-        return Ok(HashSet::new());
-    }
-    let ids: Vec<Uuid> = mfa_factors::Entity::find()
-        .select_only()
-        .column(mfa_factors::Column::UserId)
-        .filter(mfa_factors::Column::UserId.is_in(user_ids.iter().copied()))
-        .filter(mfa_factors::Column::ConfirmedAt.is_not_null())
-        .distinct()
-        .into_tuple()
-        .all(db)
-        .await
-        .map_err(db_error)?;
-    Ok(ids.into_iter().collect())
+#[derive(Debug, FromQueryResult)]
+struct UserFacts {
+    user_id: Uuid,
+    membership_count: i64,
+    mfa_enrolled: bool,
 }
 
-async fn membership_counts(db: &impl ConnectionTrait, user_ids: &[Uuid]) -> Result<HashMap<Uuid, u32>, AppError> {
+/// For each listed user: how many workspaces they belong to, and whether they have a confirmed
+/// second factor. One query for the page.
+async fn user_facts(db: &impl ConnectionTrait, user_ids: &[Uuid]) -> Result<HashMap<Uuid, UserFacts>, AppError> {
     if user_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let counts: Vec<(Uuid, i64)> = memberships::Entity::find()
+    let enrolled = Query::select()
+        .expr(Expr::val(1))
+        .from(mfa_factors::Entity)
+        .and_where(
+            Expr::col((mfa_factors::Entity, mfa_factors::Column::UserId))
+                .equals((memberships::Entity, memberships::Column::UserId)),
+        )
+        .and_where(Expr::col((mfa_factors::Entity, mfa_factors::Column::ConfirmedAt)).is_not_null())
+        .to_owned();
+    let facts = memberships::Entity::find()
         .select_only()
         .column(memberships::Column::UserId)
-        .column_as(memberships::Column::Id.count(), "n")
+        .column_as(memberships::Column::Id.count(), "membership_count")
+        .expr_as(Expr::exists(enrolled), "mfa_enrolled")
         .filter(memberships::Column::UserId.is_in(user_ids.iter().copied()))
         .group_by(memberships::Column::UserId)
-        .into_tuple()
+        .into_model::<UserFacts>()
         .all(db)
         .await
         .map_err(db_error)?;
-    Ok(counts.into_iter().map(|(id, n)| (id, Ord::max(n, 0) as u32)).collect())
+    Ok(facts.into_iter().map(|f| (f.user_id, f)).collect())
 }
 
 /// The memberships of `user_id` the caller may see, with their workspace and role.

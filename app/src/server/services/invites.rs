@@ -206,7 +206,7 @@ pub async fn invite(
     } else {
         MembershipStatus::Pending
     };
-    super::users::new_membership((user.id, tenant.id), role.id, status, now)
+    super::users::new_membership((&user, tenant.id), role.id, status, now)
         .insert(&txn)
         .await
         .map_err(|e| conflict_or_db_error(e, &email_used))?;

@@ -665,7 +665,7 @@ async fn sign_in(
         None => {
             provisioned = true;
             let role = setup::builtin_role(&txn, super::roles::MEMBER.key).await?;
-            users::new_membership((user.id, tenant.id), role.id, MembershipStatus::Active, now)
+            users::new_membership((&user, tenant.id), role.id, MembershipStatus::Active, now)
                 .insert(&txn)
                 .await
                 .map_err(db_error)?

@@ -37,7 +37,7 @@ pub fn new_account(
 
 /// A new membership with no lock or cooldown.
 pub fn new_membership(
-    (user_id, tenant_id): (Uuid, Uuid),
+    (user, tenant_id): (&users::Model, Uuid),
     role_id: Uuid,
     status: MembershipStatus,
     now: chrono::DateTime<chrono::Utc>,
@@ -45,7 +45,8 @@ pub fn new_membership(
     use sea_orm::Set;
     memberships::ActiveModel {
         id: Set(Uuid::now_v7()),
-        user_id: Set(user_id),
+        user_id: Set(user.id),
+        user_email: Set(user.email.clone()),
         tenant_id: Set(tenant_id),
         role_id: Set(role_id),
         status: Set(status.into()),
