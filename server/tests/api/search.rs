@@ -314,3 +314,21 @@ async fn lists_answer_the_same_rows_whichever_plan_the_counts_choose() {
         }
     }
 }
+
+/// A generic plan of the users list is slow (it assumes a tenth of the table behind any
+/// LIMIT), so every PostgreSQL connection of the pool plans each statement with its values.
+#[tokio::test]
+async fn postgresql_connections_plan_each_statement_with_its_values() {
+    let app = spawn_app().await;
+    let db = &app.state.db;
+    if db.get_database_backend() != DbBackend::Postgres {
+        return;
+    }
+    let row = db
+        .query_one_raw(Statement::from_string(DbBackend::Postgres, "SHOW plan_cache_mode"))
+        .await
+        .unwrap()
+        .unwrap();
+    let mode: String = row.try_get("", "plan_cache_mode").unwrap();
+    assert_eq!(mode, "force_custom_plan");
+}
