@@ -277,7 +277,14 @@ async fn seed(url: &str, user_count: u64, tenant_count: u64, event_count: u64) -
             .await
             .map_err(err)?;
     }
-    db.execute_unprepared("ANALYZE").await.map_err(err)?;
+    // On PostgreSQL also a VACUUM, as autovacuum would do in service: it moves the search
+    // indexes' pending entries (GIN's fast-update list, unsorted) into the index proper. Without
+    // it the all-workspaces search read that list on every query (33 ms; 7 ms after).
+    let analyze = match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => "VACUUM ANALYZE",
+        _ => "ANALYZE",
+    };
+    db.execute_unprepared(analyze).await.map_err(err)?;
     let json = serde_json::json!({
         "tenants": tenant_count,
         "users": user_count,
