@@ -48,6 +48,23 @@ impl MigratorTrait for Migrator {
     }
 }
 
+/// Runs the statements written for the connection's database, in order (triggers and functions,
+/// which each database spells its own way).
+pub(crate) async fn run_for_backend(
+    manager: &SchemaManager<'_>,
+    postgres: &[&str],
+    sqlite: &[&str],
+) -> Result<(), DbErr> {
+    let statements = match manager.get_database_backend() {
+        sea_orm_migration::sea_orm::DbBackend::Sqlite => sqlite,
+        _ => postgres,
+    };
+    for statement in statements {
+        manager.get_connection().execute_unprepared(statement).await?;
+    }
+    Ok(())
+}
+
 /// Builds `CREATE INDEX <name> ON <table> (<cols>)`.
 pub(crate) fn index<T, C, I>(name: &str, table: T, cols: I) -> IndexCreateStatement
 where

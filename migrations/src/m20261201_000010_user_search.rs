@@ -3,8 +3,8 @@
 //! the trigram tokenizer, kept in step by triggers. Its rows are keyed by `users.search_id`, a
 //! number of our own: SQLite's implicit rowid may change on VACUUM.
 
+use crate::run_for_backend;
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::DbBackend;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -53,17 +53,6 @@ const SQLITE_DOWN: &[&str] = &[
     "ALTER TABLE users DROP COLUMN search_id",
 ];
 
-async fn run(manager: &SchemaManager<'_>, postgres: &[&str], sqlite: &[&str]) -> Result<(), DbErr> {
-    let statements = match manager.get_database_backend() {
-        DbBackend::Sqlite => sqlite,
-        _ => postgres,
-    };
-    for statement in statements {
-        manager.get_connection().execute_unprepared(statement).await?;
-    }
-    Ok(())
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     fn use_transaction(&self) -> Option<bool> {
@@ -71,10 +60,10 @@ impl MigrationTrait for Migration {
     }
 
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run(manager, POSTGRES_UP, SQLITE_UP).await
+        run_for_backend(manager, POSTGRES_UP, SQLITE_UP).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run(manager, POSTGRES_DOWN, SQLITE_DOWN).await
+        run_for_backend(manager, POSTGRES_DOWN, SQLITE_DOWN).await
     }
 }

@@ -9,10 +9,9 @@
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{big_integer, boolean, uuid};
-use sea_orm_migration::sea_orm::DbBackend;
 
-use crate::index;
 use crate::m20261123_000001_core::Memberships;
+use crate::{index, run_for_backend};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -121,24 +120,11 @@ impl MigrationTrait for Migration {
                  SELECT tenant_id, status, COUNT(*), false FROM memberships GROUP BY tenant_id, status",
             )
             .await?;
-        let triggers = match manager.get_database_backend() {
-            DbBackend::Sqlite => SQLITE_UP,
-            _ => POSTGRES_UP,
-        };
-        for statement in triggers {
-            connection.execute_unprepared(statement).await?;
-        }
-        Ok(())
+        run_for_backend(manager, POSTGRES_UP, SQLITE_UP).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let triggers = match manager.get_database_backend() {
-            DbBackend::Sqlite => SQLITE_DOWN,
-            _ => POSTGRES_DOWN,
-        };
-        for statement in triggers {
-            manager.get_connection().execute_unprepared(statement).await?;
-        }
+        run_for_backend(manager, POSTGRES_DOWN, SQLITE_DOWN).await?;
         manager
             .drop_index(
                 Index::drop()

@@ -11,10 +11,9 @@
 //! to every membership of the user, whichever code path changes it.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::DbBackend;
 
-use crate::index;
 use crate::m20261123_000001_core::Memberships;
+use crate::{index, run_for_backend};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -84,24 +83,11 @@ impl MigrationTrait for Migration {
                 ],
             ))
             .await?;
-        let triggers = match manager.get_database_backend() {
-            DbBackend::Sqlite => SQLITE_UP,
-            _ => POSTGRES_UP,
-        };
-        for statement in triggers {
-            connection.execute_unprepared(statement).await?;
-        }
-        Ok(())
+        run_for_backend(manager, POSTGRES_UP, SQLITE_UP).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let triggers = match manager.get_database_backend() {
-            DbBackend::Sqlite => SQLITE_DOWN,
-            _ => POSTGRES_DOWN,
-        };
-        for statement in triggers {
-            manager.get_connection().execute_unprepared(statement).await?;
-        }
+        run_for_backend(manager, POSTGRES_DOWN, SQLITE_DOWN).await?;
         for name in ["idx_memberships_tenant_user_email", "idx_memberships_user_email"] {
             manager
                 .drop_index(Index::drop().name(name).table(Memberships::Table).to_owned())
