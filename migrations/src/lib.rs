@@ -25,6 +25,7 @@ mod m20261201_000009_reset_requests;
 mod m20261201_000010_user_search;
 mod m20261201_000011_membership_counts;
 mod m20261202_000012_membership_email;
+mod m20261203_000013_membership_status_cover;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_user_search::Migration),
             Box::new(m20261201_000011_membership_counts::Migration),
             Box::new(m20261202_000012_membership_email::Migration),
+            Box::new(m20261203_000013_membership_status_cover::Migration),
         ]
     }
 }

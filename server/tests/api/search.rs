@@ -2,13 +2,14 @@
 //! insert, change and deletion of a user.
 
 use crate::helpers::*;
-use app::server::entities::{memberships, tenants, users};
+use app::server::entities::{memberships, mfa_factors, roles, tenants, users};
 use app::server::services::directory::{compact_membership_counts, user_search};
 use app::server::services::users::{new_account, new_membership};
 use reqwest::Method;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryTrait, Set, Statement,
 };
+use std::collections::{HashMap, HashSet};
 
 async fn search(app: &TestApp, token: &str, q: &str) -> Vec<String> {
     let answer = api_call(app, Method::GET, token, &format!("/users?q={q}&limit=200"), None).await;
@@ -132,35 +133,87 @@ async fn user_search_uses_an_index_that_follows_every_change() {
     );
 }
 
-/// The status counts every list page shows, counted the slow way: each membership's status in
-/// effect now.
-async fn counted(app: &TestApp, tenant_id: Option<uuid::Uuid>) -> serde_json::Value {
+/// What a users list filter keeps: the membership, its user, and whether the user has a
+/// confirmed second factor.
+type Keep = Box<dyn Fn(&memberships::Model, &users::Model, bool) -> bool>;
+
+/// The status counts every list page shows, counted the slow way: each kept membership's status
+/// in effect now.
+async fn counted(app: &TestApp, tenant_id: Option<uuid::Uuid>, keep: &Keep) -> serde_json::Value {
+    let db = &app.state.db;
+    let users: HashMap<uuid::Uuid, users::Model> = users::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
+    let enrolled: HashSet<uuid::Uuid> = mfa_factors::Entity::find()
+        .filter(mfa_factors::Column::ConfirmedAt.is_not_null())
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| f.user_id)
+        .collect();
     let mut counts = app::types::StatusCounts::default();
     let now = app::server::Clock::now(&app.clock);
-    for membership in memberships::Entity::find().all(&app.state.db).await.unwrap() {
-        if tenant_id.is_none_or(|id| id == membership.tenant_id) {
+    for membership in memberships::Entity::find().all(db).await.unwrap() {
+        let user = &users[&membership.user_id];
+        if tenant_id.is_none_or(|id| id == membership.tenant_id) && keep(&membership, user, enrolled.contains(&user.id))
+        {
             counts.add(membership.status_at(now), 1);
         }
     }
     serde_json::to_value(counts).unwrap()
 }
 
+fn contains(user: &users::Model, text: &str) -> bool {
+    user.email.contains(text)
+        || user.username.as_deref().is_some_and(|u| u.contains(text))
+        || user.display_name.to_lowercase().contains(text)
+}
+
+/// Every scope's counts, unfiltered (read from `membership_counts`) and with each filter that
+/// makes them counted instead: the MFA states, a role, and searches that take the index (three
+/// characters or more) and that do not.
 async fn assert_counts_hold(app: &TestApp, token: &str, when: &str) {
+    let db = &app.state.db;
     let tenants: Vec<uuid::Uuid> = tenants::Entity::find()
-        .all(&app.state.db)
+        .all(db)
         .await
         .unwrap()
         .into_iter()
         .map(|t| t.id)
         .collect();
+    let member = roles::Entity::find()
+        .filter(roles::Column::Key.eq("member"))
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let filters: Vec<(String, Keep)> = vec![
+        (String::new(), Box::new(|_, _, _| true)),
+        ("&mfa=enrolled".into(), Box::new(|_, _, enrolled| enrolled)),
+        ("&mfa=not_enrolled".into(), Box::new(|_, _, enrolled| !enrolled)),
+        (
+            format!("&roleId={member}"),
+            Box::new(move |m, _, _| m.role_id == member),
+        ),
+        ("&q=acme".into(), Box::new(|_, u, _| contains(u, "acme"))),
+        ("&q=ar".into(), Box::new(|_, u, _| contains(u, "ar"))),
+    ];
     for scope in std::iter::once(None).chain(tenants.into_iter().map(Some)) {
-        let path = match scope {
-            Some(id) => format!("/users?tenantId={id}&limit=1"),
-            None => "/users?limit=1".to_owned(),
-        };
-        let page = api_call(app, Method::GET, token, &path, None).await;
-        assert_eq!(page.status, 200, "{}", page.body);
-        assert_eq!(page.body["counts"], counted(app, scope).await, "{when}: {path}");
+        for (filter, keep) in &filters {
+            let path = match scope {
+                Some(id) => format!("/users?tenantId={id}&limit=1{filter}"),
+                None => format!("/users?limit=1{filter}"),
+            };
+            let page = api_call(app, Method::GET, token, &path, None).await;
+            assert_eq!(page.status, 200, "{}", page.body);
+            assert_eq!(page.body["counts"], counted(app, scope, keep).await, "{when}: {path}");
+        }
     }
 }
 
@@ -171,6 +224,25 @@ async fn stored_status_counts_follow_every_change_and_survive_folding() {
     let acme = app.tenant_id("acme").await;
     let bob = app.user_id("bob@acme.test").await;
     let dave = app.user_id("dave@acme.test").await;
+    // Bob has a confirmed authenticator; Dave one he never confirmed, which the MFA filter ignores.
+    let now = app::server::Clock::now(&app.clock);
+    for (user_id, confirmed_at) in [(bob, Some(now)), (dave, None)] {
+        mfa_factors::ActiveModel {
+            id: Set(uuid::Uuid::now_v7()),
+            user_id: Set(user_id),
+            kind: Set("totp".into()),
+            label: Set("Authenticator app".into()),
+            secret_enc: Set(None),
+            phone: Set(None),
+            last_used_step: Set(None),
+            confirmed_at: Set(confirmed_at),
+            created_at: Set(now),
+            enrolled_tenant_id: Set(Some(acme)),
+        }
+        .insert(&app.state.db)
+        .await
+        .unwrap();
+    }
     assert_counts_hold(&app, &admin, "as migrated").await;
 
     let invite = serde_json::json!({ "email": "new@acme.test", "displayName": "New Person", "tenantId": acme });

@@ -15,7 +15,7 @@ use crate::types::{
     SignInMode, StatusCounts, TenantKind, TenantRef, UserDetail, UserListQuery, UserPage, UserRow, UserSessionRow,
 };
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Query, UnionType};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, LikeExpr, Query, UnionType};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, JoinType, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationTrait,
@@ -265,8 +265,8 @@ pub async fn list_page(
     let now = state.clock.now();
     let db = &state.db;
     let backend = db.get_database_backend();
-    let whole_workspaces =
-        query.role_id.is_none() && query.mfa.is_none() && contains_pattern(query.q.as_deref())?.is_none();
+    let searching = contains_pattern(query.q.as_deref())?.is_some();
+    let whole_workspaces = query.role_id.is_none() && query.mfa.is_none() && !searching;
     let stored_counts = if (with_counts && whole_workspaces)
         || (backend == DbBackend::Sqlite && (query.status.is_some() || query.q.is_some()))
     {
@@ -349,10 +349,17 @@ pub async fn list_page(
     } else if let (true, Some(counts)) = (whole_workspaces, stored_counts) {
         counts
     } else {
-        let counted: Vec<(String, i64)> = joined(backend)
+        // Only a search reads `users`; the workspace and role joins of the page would add a
+        // probe per membership. `COUNT(*)` and no other column keep PostgreSQL's count of one
+        // workspace inside the covering status index (see the `membership_status_cover` migration).
+        let mut counted = memberships::Entity::find()
             .select_only()
             .expr_as(status_expr, "effective_status")
-            .column_as(memberships::Column::Id.count(), "n")
+            .expr_as(Func::count(Expr::col(Asterisk)), "n");
+        if searching {
+            counted = counted.join(JoinType::InnerJoin, memberships::Relation::User.def());
+        }
+        let counted: Vec<(String, i64)> = counted
             .filter(filters)
             // By the alias: PostgreSQL sees the CASE repeated with new parameters as another expression.
             .group_by(Expr::col(Alias::new("effective_status")))
