@@ -142,15 +142,15 @@ async fn seed(url: &str, user_count: u64, tenant_count: u64, event_count: u64) -
             let (first, last) = (FIRST_NAMES[(r % 16) as usize], LAST_NAMES[((r >> 4) % 16) as usize]);
             let created = now - Duration::minutes((r % 525_600) as i64);
             // 84% active, 6% pending, 4% locked, 1% cooldown, 5% disabled.
-            let (status, locked_until, cooldown_until) = match (r >> 8) % 100 {
-                0..=83 => ("active", None, None),
-                84..=89 => ("pending", None, None),
+            let (status, cooldown_until) = match (r >> 8) % 100 {
+                0..=83 => ("active", None),
+                84..=89 => ("pending", None),
                 // Locked without an end, as Latchkey locks a membership (an administrator, or
                 // three MFA cooldowns): a seeded end would pass an hour later and leave 40,000
                 // rows stored as locked but read as Active, which no real use makes.
-                90..=93 => ("locked", None, None),
-                94 => ("active", None, Some(now + Duration::minutes(10))),
-                _ => ("disabled", None, None),
+                90..=93 => ("locked", None),
+                94 => ("active", Some(now + Duration::minutes(10))),
+                _ => ("disabled", None),
             };
             let email = format!("{}.{}{n}@t{}.bench.test", first, last, n % tenant_count).to_lowercase();
             people.push(users::ActiveModel {
@@ -179,7 +179,7 @@ async fn seed(url: &str, user_count: u64, tenant_count: u64, event_count: u64) -
                 role_id: sea_orm::Set(role_id),
                 status: sea_orm::Set(status.into()),
                 locked_reason: sea_orm::Set((status == "locked").then(|| "3 MFA cooldowns within 24 hours".into())),
-                locked_until: sea_orm::Set(locked_until),
+                locked_until: sea_orm::Set(None),
                 cooldown_until: sea_orm::Set(cooldown_until),
                 mfa_failed_attempts: sea_orm::Set(0),
                 created_at: sea_orm::Set(created),
