@@ -3,11 +3,12 @@
 
 use crate::helpers::*;
 use app::server::entities::{memberships, mfa_factors, roles, tenants, users};
-use app::server::services::directory::{compact_membership_counts, user_search};
+use app::server::services::directory::{compact_membership_counts, release_ended_holds, user_search};
 use app::server::services::users::{new_account, new_membership};
 use reqwest::Method;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryTrait, Set, Statement,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryTrait,
+    Set, Statement,
 };
 use std::collections::{HashMap, HashSet};
 
@@ -285,9 +286,65 @@ async fn stored_status_counts_follow_every_change_and_survive_folding() {
     );
     assert_eq!(all, groups, "one folded row per workspace and status");
 
-    // Ends that pass move lockouts and cooldowns to Active without a write.
+    // Ends that pass move lockouts and cooldowns to Active without a write. A lock with an end
+    // is not one Latchkey writes (an earlier version's, or a seeded one); a cooldown is.
+    let db = &app.state.db;
+    let acme_members = memberships::Entity::find()
+        .filter(memberships::Column::TenantId.eq(acme))
+        .filter(memberships::Column::Status.eq("active"))
+        .all(db)
+        .await
+        .unwrap();
+    let (timed_lock, running) = (&acme_members[0], &acme_members[1]);
+    let mut lock: memberships::ActiveModel = timed_lock.clone().into();
+    lock.status = Set("locked".into());
+    lock.locked_reason = Set(Some("Too many attempts".into()));
+    lock.locked_until = Set(Some(now + chrono::Duration::hours(1)));
+    lock.update(db).await.unwrap();
     app.clock.advance(chrono::Duration::days(2));
+    let later = app::server::Clock::now(&app.clock);
+    let mut cooldown: memberships::ActiveModel = running.clone().into();
+    cooldown.status = Set("cooldown".into());
+    cooldown.cooldown_until = Set(Some(later + chrono::Duration::hours(1)));
+    cooldown.update(db).await.unwrap();
     assert_counts_hold(&app, &admin, "after the lockouts ended").await;
+    let ended = || {
+        memberships::Entity::find()
+            .filter(memberships::ended_hold(later))
+            .count(db)
+    };
+    let ended_before = ended().await.unwrap();
+    assert!(
+        ended_before >= 2,
+        "the demo's cooldown and the timed lock have ended: {ended_before}"
+    );
+
+    let released = release_ended_holds(db, later).await.unwrap();
+    assert_eq!(released, ended_before);
+    assert_eq!(ended().await.unwrap(), 0);
+    assert_eq!(
+        release_ended_holds(db, later).await.unwrap(),
+        0,
+        "nothing is left to release"
+    );
+    let unlocked = memberships::Entity::find_by_id(timed_lock.id)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (unlocked.status.as_str(), unlocked.locked_until, unlocked.locked_reason),
+        ("active", None, None)
+    );
+    let still = memberships::Entity::find_by_id(running.id)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(still.status, "cooldown", "a running cooldown is kept");
+    assert_counts_hold(&app, &admin, "ended holds released").await;
+    compact_membership_counts(db).await.unwrap();
+    assert_counts_hold(&app, &admin, "ended holds released and folded").await;
 }
 
 /// Every page of `path`, followed through `nextCursor`: the emails in order.

@@ -519,6 +519,51 @@ pub async fn compact_membership_counts(db: &sea_orm::DatabaseConnection) -> Resu
     Ok(())
 }
 
+/// Holds released by one statement: small enough that no write waits long on the rows it locks.
+const RELEASE_BATCH: u64 = 1_000;
+
+/// Stores the cooldowns and lockouts that ran out by `now` as Active, in batches; returns how
+/// many. They already read as Active, but until written they cost every status count a look at
+/// each of them, and a status filter a planner's guess that they are still held. (A cooldown is
+/// otherwise cleared only at that user's next MFA step, and many users never come back.)
+pub async fn release_ended_holds(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64, AppError> {
+    let mut released = 0;
+    loop {
+        let batch = memberships::Entity::find()
+            .select_only()
+            .column(memberships::Column::Id)
+            .filter(memberships::ended_hold(now))
+            .limit(RELEASE_BATCH)
+            .into_query();
+        // The hold is checked again on the row being written, so one that started meanwhile
+        // (a new cooldown) is left alone.
+        let written = memberships::Entity::update_many()
+            .col_expr(
+                memberships::Column::Status,
+                Expr::value(MembershipStatus::Active.as_str()),
+            )
+            .col_expr(
+                memberships::Column::CooldownUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(
+                memberships::Column::LockedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(memberships::Column::LockedReason, Expr::value(Option::<String>::None))
+            .filter(memberships::Column::Id.in_subquery(batch))
+            .filter(memberships::ended_hold(now))
+            .exec(db)
+            .await
+            .map_err(db_error)?
+            .rows_affected;
+        released += written;
+        if written < RELEASE_BATCH {
+            return Ok(released);
+        }
+    }
+}
+
 /// Which of `user_ids` have at least one confirmed factor.
 #[derive(Debug, FromQueryResult)]
 struct UserFacts {

@@ -145,7 +145,8 @@ pub async fn deliver_due(state: &AppState, mailer: &dyn Mailer, batch: u64) -> R
 const BATCH: u64 = 50;
 
 /// Runs every `interval` until the process ends: queued forgot-password requests become codes,
-/// with an SMTP server configured due mail is sent, and the membership counts are folded.
+/// with an SMTP server configured due mail is sent, cooldowns that ran out are stored as over,
+/// and the membership counts are folded.
 pub fn spawn_worker(state: AppState, mailer: Option<std::sync::Arc<dyn Mailer>>, interval: std::time::Duration) {
     tokio::spawn(async move {
         loop {
@@ -160,6 +161,9 @@ pub fn spawn_worker(state: AppState, mailer: Option<std::sync::Arc<dyn Mailer>>,
                 Ok(handled) if handled as u64 >= BATCH => continue,
                 Ok(_) => {}
                 Err(error) => tracing::error!(?error, "outbox delivery round failed"),
+            }
+            if let Err(error) = super::directory::release_ended_holds(&state.db, state.clock.now()).await {
+                tracing::error!(?error, "releasing ended cooldowns failed");
             }
             if let Err(error) = super::directory::compact_membership_counts(&state.db).await {
                 tracing::error!(?error, "folding the membership counts failed");
