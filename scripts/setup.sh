@@ -32,6 +32,15 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
   CARGO_TARGET_DIR="$CACHE/tools-target" cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --root "$TOOLS" --force >&2
 fi
 
+# Splits the lazily loaded screens out of the main WASM (scripts/wasm-split/wasm-bindgen). 0.2.4 is
+# the first release that keeps wasm-bindgen 0.2.128's descriptors in the main module.
+WASM_SPLIT_VERSION=0.2.4
+if [ ! -x "$TOOLS/bin/wasm-split-cli" ] || ! grep -q "wasm_split_cli_support $WASM_SPLIT_VERSION" "$TOOLS/.crates.toml" 2>/dev/null; then
+  say "installing wasm-split-cli $WASM_SPLIT_VERSION"
+  CARGO_TARGET_DIR="$CACHE/tools-target" cargo install wasm_split_cli_support --version "$WASM_SPLIT_VERSION" \
+    --features build-binary --locked --root "$TOOLS" --force >&2
+fi
+
 # wasm-opt from npm: Debian's binaryen 108 produces modules Chromium refuses. playwright-core
 # drives Debian's Chromium in the end-to-end tests; axe-core checks each screen's accessibility;
 # oidc-provider is the OpenID provider the SSO tests sign in through (end2end/idp/).

@@ -23,7 +23,100 @@ use crate::components::{ErrorNotice, Spinner};
 use crate::types::{HostInfo, MfaStep, RealmKind};
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{Lazy, LazyRoute, path};
+
+/// Screens split out of the main WASM: each is fetched the first time it is shown (see
+/// `scripts/wasm-bindgen`), so the first load carries the shell and the screen it opens on, not
+/// all twenty. Code that several screens share goes into chunks loaded with any of them.
+macro_rules! lazy_screens {
+    ($($group:ident { $($view:ident => $page:path;)* })*) => {$($(
+        #[leptos::lazy($group)]
+        fn $view() -> AnyView {
+            view! { <$page/> }.into_any()
+        }
+    )*)*};
+}
+
+/// Routes that show a lazy screen.
+macro_rules! lazy_routes {
+    ($($route:ident => $view:ident;)*) => {$(
+        struct $route;
+
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            async fn view(_this: Self) -> AnyView {
+                $view().await
+            }
+        }
+    )*};
+}
+
+lazy_screens! {
+    users {
+        users_view => users::UsersPage;
+    }
+    person {
+        edit_user_view => edit_user::EditUserPage;
+    }
+    workspaces {
+        roles_view => tenants::RolesPage;
+        tenants_view => tenants::TenantsPage;
+        tenant_settings_view => tenants::TenantSettingsPage;
+    }
+    settings {
+        outbox_view => outbox::OutboxPage;
+        api_tokens_view => api_tokens::ApiTokensPage;
+    }
+    logs {
+        events_view => logs::EventsPage;
+        audit_view => logs::AuditPage;
+    }
+    account {
+        home_view => home::HomePage;
+        account_view => account::AccountPage;
+        mfa_verify_view => mfa::MfaVerifyPage;
+        mfa_enroll_view => mfa::MfaEnrollPage;
+        replace_password_view => invites::ReplaceTemporaryPasswordPage;
+    }
+    entry {
+        sign_in_view => sign_in::SignInPage;
+        forgot_password_view => recovery::ForgotPasswordPage;
+        verify_code_view => recovery::VerifyCodePage;
+        set_password_view => recovery::SetPasswordPage;
+        accept_invite_view => invites::AcceptInvitePage;
+        confirm_email_view => handover::ConfirmEmailPage;
+        impersonate_view => handover::ImpersonatePage;
+    }
+}
+
+lazy_routes! {
+    HomeRoute => home_view;
+    SignInRoute => sign_in_view;
+    AccountRoute => account_view;
+    ForgotPasswordRoute => forgot_password_view;
+    VerifyCodeRoute => verify_code_view;
+    SetPasswordRoute => set_password_view;
+    AcceptInviteRoute => accept_invite_view;
+    OutboxRoute => outbox_view;
+    ApiTokensRoute => api_tokens_view;
+    UsersRoute => users_view;
+    EditUserRoute => edit_user_view;
+    RolesRoute => roles_view;
+    TenantsRoute => tenants_view;
+    TenantSettingsRoute => tenant_settings_view;
+    ConfirmEmailRoute => confirm_email_view;
+    ImpersonateRoute => impersonate_view;
+    EventsRoute => events_view;
+    AuditRoute => audit_view;
+}
+
+/// A step the browser must finish before any page: its screen, once fetched.
+fn gate(screen: impl std::future::Future<Output = AnyView> + Send + 'static) -> AnyView {
+    view! { <Suspense fallback=|| view! { <Spinner/> }>{Suspend::new(screen)}</Suspense> }.into_any()
+}
 
 /// The host facts every page reads; `reload` asks the server again (after sign-in or sign-out).
 #[derive(Clone, Copy)]
@@ -108,30 +201,30 @@ fn Shell(host: HostInfo) -> impl IntoView {
             </nav>
         })}
         {match mfa_step {
-            Some(MfaStep::Verify) => Some(view! { <mfa::MfaVerifyPage/> }.into_any()),
-            Some(MfaStep::Enroll) => Some(view! { <mfa::MfaEnrollPage/> }.into_any()),
-            None => must_change_password.then(|| view! { <invites::ReplaceTemporaryPasswordPage/> }.into_any()),
+            Some(MfaStep::Verify) => Some(gate(mfa_verify_view())),
+            Some(MfaStep::Enroll) => Some(gate(mfa_enroll_view())),
+            None => must_change_password.then(|| gate(replace_password_view())),
         }}
         <Show when=move || !gated>
         <Routes fallback=|| view! { <main class="card"><h1>"Page not found"</h1><p><a href="/">"Back to the start"</a></p></main> }>
-            <Route path=path!("/") view=home::HomePage/>
-            <Route path=path!("/sign-in") view=sign_in::SignInPage/>
-            <Route path=path!("/account") view=account::AccountPage/>
-            <Route path=path!("/forgot-password") view=recovery::ForgotPasswordPage/>
-            <Route path=path!("/verify-code") view=recovery::VerifyCodePage/>
-            <Route path=path!("/set-password") view=recovery::SetPasswordPage/>
-            <Route path=path!("/accept-invite") view=invites::AcceptInvitePage/>
-            <Route path=path!("/settings/outbox") view=outbox::OutboxPage/>
-            <Route path=path!("/settings/api-tokens") view=api_tokens::ApiTokensPage/>
-            <Route path=path!("/users") view=users::UsersPage/>
-            <Route path=path!("/users/:id") view=edit_user::EditUserPage/>
-            <Route path=path!("/roles") view=tenants::RolesPage/>
-            <Route path=path!("/tenants") view=tenants::TenantsPage/>
-            <Route path=path!("/tenants/:id") view=tenants::TenantSettingsPage/>
-            <Route path=path!("/confirm-email") view=handover::ConfirmEmailPage/>
-            <Route path=path!("/impersonate") view=handover::ImpersonatePage/>
-            <Route path=path!("/security/mfa-error-logs") view=logs::EventsPage/>
-            <Route path=path!("/security/audit") view=logs::AuditPage/>
+            <Route path=path!("/") view={Lazy::<HomeRoute>::new()}/>
+            <Route path=path!("/sign-in") view={Lazy::<SignInRoute>::new()}/>
+            <Route path=path!("/account") view={Lazy::<AccountRoute>::new()}/>
+            <Route path=path!("/forgot-password") view={Lazy::<ForgotPasswordRoute>::new()}/>
+            <Route path=path!("/verify-code") view={Lazy::<VerifyCodeRoute>::new()}/>
+            <Route path=path!("/set-password") view={Lazy::<SetPasswordRoute>::new()}/>
+            <Route path=path!("/accept-invite") view={Lazy::<AcceptInviteRoute>::new()}/>
+            <Route path=path!("/settings/outbox") view={Lazy::<OutboxRoute>::new()}/>
+            <Route path=path!("/settings/api-tokens") view={Lazy::<ApiTokensRoute>::new()}/>
+            <Route path=path!("/users") view={Lazy::<UsersRoute>::new()}/>
+            <Route path=path!("/users/:id") view={Lazy::<EditUserRoute>::new()}/>
+            <Route path=path!("/roles") view={Lazy::<RolesRoute>::new()}/>
+            <Route path=path!("/tenants") view={Lazy::<TenantsRoute>::new()}/>
+            <Route path=path!("/tenants/:id") view={Lazy::<TenantSettingsRoute>::new()}/>
+            <Route path=path!("/confirm-email") view={Lazy::<ConfirmEmailRoute>::new()}/>
+            <Route path=path!("/impersonate") view={Lazy::<ImpersonateRoute>::new()}/>
+            <Route path=path!("/security/mfa-error-logs") view={Lazy::<EventsRoute>::new()}/>
+            <Route path=path!("/security/audit") view={Lazy::<AuditRoute>::new()}/>
         </Routes>
         </Show>
     }
