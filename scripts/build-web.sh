@@ -16,7 +16,7 @@ PATH="$ROOT/scripts/wasm-split:$PATH" trunk build --release --offline --cargo-pr
 
 split="$LATCHKEY_WASM_SPLIT_DIR/frontend"
 main_js="$(cd dist && ls frontend-*.js)"
-loader="$(sed "s|from \"./main.js\"|from \"./$main_js\"|" "$split/__wasm_split.js")"
+sed "s|from \"\./main\.js\"|from \"./$main_js\"|" "$split/__wasm_split.js" > dist/__wasm_split.js
 for module in "$split"/*.wasm; do
   name="$(basename "$module" .wasm)"
   [ "$name" = main ] && continue
@@ -24,9 +24,8 @@ for module in "$split"/*.wasm; do
   wasm-opt -Oz "$module" -o "dist/$name.wasm" 2> "$split/wasm-opt.log" || { cat "$split/wasm-opt.log" >&2; exit 1; }
   hashed="$name-$(sha256sum "dist/$name.wasm" | cut -c1-16)"
   mv "dist/$name.wasm" "dist/$hashed.wasm"
-  loader="${loader//\"./$name.wasm\"/\"./$hashed.wasm\"}"
+  sed -i "s|\"\./$name\.wasm\"|\"./$hashed.wasm\"|" dist/__wasm_split.js
 done
-printf '%s\n' "$loader" > dist/__wasm_split.js
 
 # zopfli's gzip is standard gzip, about 5% smaller than gzip -9, and costs seconds at build time.
 find dist -maxdepth 1 -type f \( -name '*.wasm' -o -name '*.js' -o -name '*.css' -o -name '*.html' \) \
