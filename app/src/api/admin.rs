@@ -130,11 +130,12 @@ pub async fn get_user(user_id: Uuid) -> Result<UserDetail, AppError> {
     crate::server::services::directory::detail(&ctx.state, &actor, user_id).await
 }
 
-/// The Roles tab, the role filter and the Change Role dialog.
+/// The Roles tab, the role filter and the Change Role dialog. `member_counts: false` leaves the
+/// counts out (the filter and the dialog show only names); they are counted unless asked not to.
 #[server]
-pub async fn list_roles(tenant_id: Option<Uuid>) -> Result<Vec<RoleSummary>, AppError> {
+pub async fn list_roles(tenant_id: Option<Uuid>, member_counts: Option<bool>) -> Result<Vec<RoleSummary>, AppError> {
     let (ctx, actor) = admin().await?;
-    crate::server::services::directory::roles(&ctx.state, &actor, tenant_id).await
+    crate::server::services::directory::roles(&ctx.state, &actor, tenant_id, member_counts.unwrap_or(true)).await
 }
 
 #[server]

@@ -248,7 +248,7 @@ pub fn RolesPage() -> impl IntoView {
     let created = RwSignal::new(None::<Result<RoleSummary, AppError>>);
     let roles = LocalResource::new(move || {
         created.get();
-        list_roles(None)
+        list_roles(None, None)
     });
     let workspaces = LocalResource::new(move || async move { if operator { list_tenants().await.ok() } else { None } });
     let name = RwSignal::new(String::new());
@@ -289,7 +289,7 @@ pub fn RolesPage() -> impl IntoView {
                                             (None, false) => "Custom".to_owned(),
                                         }}</span></td>
                                         <td>{if role.permissions.is_empty() { "Signs in and manages their own account".to_owned() } else { role.permissions.join(", ") }}</td>
-                                        <td>{role.member_count.to_string()}</td>
+                                        <td>{role.member_count.unwrap_or_default().to_string()}</td>
                                     </tr>
                                 }).collect_view()}
                             </tbody>

@@ -333,7 +333,7 @@ pub fn action_runner(
         {move || choosing_role.get().map(|subject| {
             let roles = LocalResource::new({
                 let tenant_id = subject.tenant_id;
-                move || list_roles(Some(tenant_id))
+                move || list_roles(Some(tenant_id), Some(false))
             });
             let submitted = subject.clone();
             view! {

@@ -74,8 +74,9 @@ pub fn UsersPage() -> impl IntoView {
         list_users(query.get())
     });
     let tenants = LocalResource::new(move || async move { if operator { list_tenants().await.ok() } else { None } });
-    // The roles the chosen workspace allows (every role, across workspaces).
-    let roles = LocalResource::new(move || list_roles(tenant.get()));
+    // The roles the chosen workspace allows (every role, across workspaces), without counting
+    // their members: the filter shows names only.
+    let roles = LocalResource::new(move || list_roles(tenant.get(), Some(false)));
     let restart = move || cursors.set(Vec::new());
     let (choose, dialogs) = action_runner(outcome, changed);
     let csv_href = move || {

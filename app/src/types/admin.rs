@@ -473,8 +473,9 @@ pub struct RoleSummary {
     pub name: String,
     pub builtin: bool,
     pub permissions: Vec<String>,
-    /// Memberships holding the role, in the caller's scope.
-    pub member_count: u64,
+    /// Memberships holding the role, in the caller's scope; absent when the caller asked for the
+    /// roles without their counts (a filter or a dialog needs only the names).
+    pub member_count: Option<u64>,
     /// The workspace a custom role belongs to.
     pub workspace: Option<String>,
 }

@@ -421,7 +421,7 @@ async fn roles(
     ApiQuery(query): ApiQuery<RoleQuery>,
 ) -> Result<Json<RoleList>, ApiError> {
     Ok(Json(RoleList {
-        roles: directory::roles(&state, &actor, query.tenant_id).await?,
+        roles: directory::roles(&state, &actor, query.tenant_id, true).await?,
     }))
 }
 

@@ -44,7 +44,16 @@ async fn lists_one_user_and_roles() {
     let names: Vec<_> = roles.iter().map(|r| r.name.as_str()).collect();
     assert!(names.contains(&"Member") && names.contains(&"Administrator"));
     let member = roles.iter().find(|r| r.name == "Member").unwrap();
-    assert_eq!(member.member_count, 6);
+    assert_eq!(member.member_count, Some(6));
+    // The role filter and the Change Role dialog ask for the names alone.
+    let named: Vec<RoleSummary> = admin
+        .call::<ListRoles, _>(&[("tenant_id", acme.as_str()), ("member_counts", "false")])
+        .await
+        .unwrap();
+    assert_eq!(
+        named.iter().map(|r| (r.id, r.member_count)).collect::<Vec<_>>(),
+        roles.iter().map(|r| (r.id, None)).collect::<Vec<_>>()
+    );
 
     // A tenant admin on their own host sees their tenant only.
     let owner = app.browser("acme");
@@ -182,6 +191,24 @@ async fn tenants_and_logs_from_the_console() {
     assert!(!off.is_mfa_enforced);
     let tenants: Vec<TenantSummary> = admin.call::<ListTenants, _>(&[]).await.unwrap();
     assert!(tenants.iter().any(|t| t.slug == "hooli"));
+    // The member counts are the stored ones; they agree with a count of the memberships.
+    for tenant in &tenants {
+        use app::server::entities::memberships;
+        use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+        let members = memberships::Entity::find()
+            .filter(memberships::Column::TenantId.eq(tenant.id))
+            .count(&app.state.db)
+            .await
+            .unwrap();
+        assert_eq!(tenant.member_count, members, "{}", tenant.slug);
+    }
+    let acme = tenants.iter().find(|t| t.slug == "acme").unwrap();
+    assert!(acme.member_count > 1);
+    let one: TenantSummary = admin
+        .call::<GetTenant, _>(&[("tenant_id", &acme.id.to_string())])
+        .await
+        .unwrap();
+    assert_eq!(&one, acme);
 
     let events: EventPage = admin.call::<ListEvents, _>(&[]).await.unwrap();
     assert!(

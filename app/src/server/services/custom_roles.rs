@@ -97,7 +97,7 @@ pub async fn create(
         name: role.name,
         builtin: false,
         permissions,
-        member_count: 0,
+        member_count: Some(0),
         workspace: Some(tenant.name),
     })
 }
