@@ -26,6 +26,7 @@ mod m20261201_000010_user_search;
 mod m20261201_000011_membership_counts;
 mod m20261202_000012_membership_email;
 mod m20261203_000013_membership_status_cover;
+mod m20261204_000014_workspace_search;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000011_membership_counts::Migration),
             Box::new(m20261202_000012_membership_email::Migration),
             Box::new(m20261203_000013_membership_status_cover::Migration),
+            Box::new(m20261204_000014_workspace_search::Migration),
         ]
     }
 }

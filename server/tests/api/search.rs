@@ -3,7 +3,7 @@
 
 use crate::helpers::*;
 use app::server::entities::{memberships, mfa_factors, roles, tenants, users};
-use app::server::services::directory::{compact_membership_counts, release_ended_holds, user_search};
+use app::server::services::directory::{SearchReach, compact_membership_counts, release_ended_holds, user_search};
 use app::server::services::users::{new_account, new_membership};
 use reqwest::Method;
 use sea_orm::{
@@ -13,7 +13,13 @@ use sea_orm::{
 use std::collections::{HashMap, HashSet};
 
 async fn search(app: &TestApp, token: &str, q: &str) -> Vec<String> {
-    let answer = api_call(app, Method::GET, token, &format!("/users?q={q}&limit=200"), None).await;
+    search_in(app, token, None, q).await
+}
+
+/// A search of every workspace, or of one (which PostgreSQL answers from another index).
+async fn search_in(app: &TestApp, token: &str, tenant_id: Option<uuid::Uuid>, q: &str) -> Vec<String> {
+    let scope = tenant_id.map(|id| format!("&tenantId={id}")).unwrap_or_default();
+    let answer = api_call(app, Method::GET, token, &format!("/users?q={q}&limit=200{scope}"), None).await;
     assert_eq!(answer.status, 200, "{}", answer.body);
     let mut emails: Vec<String> = answer.body["users"]
         .as_array()
@@ -26,12 +32,29 @@ async fn search(app: &TestApp, token: &str, q: &str) -> Vec<String> {
     emails
 }
 
-/// The query plan of the search condition, as the database explains it.
-async fn plan(app: &TestApp, q: &str) -> String {
+/// The query plan of the search condition, across workspaces or in one, as the database explains
+/// it. The workspace's own filter is left out: in a test's few rows PostgreSQL would rather walk
+/// the workspace's btree, and the point is which index serves the text.
+async fn plan(app: &TestApp, q: &str, one_workspace: bool) -> String {
     let db = &app.state.db;
     let backend = db.get_database_backend();
-    let condition = user_search(backend, Some(q), false).unwrap().unwrap();
-    let statement = users::Entity::find().filter(condition).build(backend);
+    let statement = match one_workspace {
+        false => {
+            let search = user_search(backend, Some(q), SearchReach::AllWorkspaces)
+                .unwrap()
+                .unwrap();
+            users::Entity::find().filter(search.condition).build(backend)
+        }
+        true => {
+            let search = user_search(backend, Some(q), SearchReach::OneWorkspace { small: false })
+                .unwrap()
+                .unwrap();
+            memberships::Entity::find()
+                .inner_join(users::Entity)
+                .filter(search.condition)
+                .build(backend)
+        }
+    };
     let values = statement.values.clone().map(|v| v.0).unwrap_or_default();
     let explain =
         |prefix: &str| Statement::from_sql_and_values(backend, format!("{prefix} {}", statement.sql), values.clone());
@@ -62,17 +85,28 @@ async fn user_search_uses_an_index_that_follows_every_change() {
     let admin = api_token(&app, "admin@demo-msp.test", "admin").await;
     let acme = app.tenant_id("acme").await;
 
-    let plan = plan(&app, "quill").await;
+    let everywhere = plan(&app, "quill", false).await;
+    let one_workspace = plan(&app, "quill", true).await;
     match app.state.db.get_database_backend() {
-        DbBackend::Sqlite => assert!(plan.contains("VIRTUAL TABLE INDEX"), "{plan}"),
-        _ => assert!(
-            plan.contains("users_email_trgm") && plan.contains("users_display_name_trgm"),
-            "{plan}"
-        ),
+        DbBackend::Sqlite => {
+            assert!(everywhere.contains("VIRTUAL TABLE INDEX"), "{everywhere}");
+            assert!(one_workspace.contains("VIRTUAL TABLE INDEX"), "{one_workspace}");
+        }
+        _ => {
+            assert!(
+                everywhere.contains("users_email_trgm") && everywhere.contains("users_display_name_trgm"),
+                "{everywhere}"
+            );
+            assert!(
+                one_workspace.contains("idx_memberships_tenant_search"),
+                "{one_workspace}"
+            );
+        }
     }
 
     // Demo users were indexed by the migration; a new one by the insert trigger.
     assert_eq!(search(&app, &admin, "BUILDER").await, ["bob@acme.test"]);
+    assert_eq!(search_in(&app, &admin, Some(acme), "BUILDER").await, ["bob@acme.test"]);
     assert_eq!(search(&app, &admin, "quill").await, Vec::<String>::new());
     let invite = serde_json::json!({ "email": "zq@acme.test", "displayName": "Zelda Quill", "tenantId": acme });
     assert_eq!(
@@ -82,6 +116,8 @@ async fn user_search_uses_an_index_that_follows_every_change() {
         201
     );
     assert_eq!(search(&app, &admin, "quill").await, ["zq@acme.test"]);
+    assert_eq!(search_in(&app, &admin, Some(acme), "quill").await, ["zq@acme.test"]);
+    assert_eq!(search_in(&app, &admin, Some(acme), "zq@").await, ["zq@acme.test"]);
     assert_eq!(
         search(&app, &admin, "ZELDA Q").await,
         ["zq@acme.test"],
@@ -103,10 +139,23 @@ async fn user_search_uses_an_index_that_follows_every_change() {
     let mut renamed: users::ActiveModel = zelda.into();
     renamed.display_name = Set("Zelda Featherstone".into());
     renamed.email = Set("zf@acme.test".into());
-    renamed.update(&app.state.db).await.unwrap();
+    let renamed = renamed.update(&app.state.db).await.unwrap();
     assert_eq!(search(&app, &admin, "quill").await, Vec::<String>::new());
     assert_eq!(search(&app, &admin, "feather").await, ["zf@acme.test"]);
     assert_eq!(search(&app, &admin, "zf@").await, ["zf@acme.test"]);
+    assert_eq!(search_in(&app, &admin, Some(acme), "quill").await, Vec::<String>::new());
+    assert_eq!(search_in(&app, &admin, Some(acme), "zq@").await, Vec::<String>::new());
+    assert_eq!(search_in(&app, &admin, Some(acme), "feather").await, ["zf@acme.test"]);
+    assert_eq!(search_in(&app, &admin, Some(acme), "zf@").await, ["zf@acme.test"]);
+    // A username alone changes it too; a match never spans two fields.
+    let mut named: users::ActiveModel = renamed.into();
+    named.username = Set(Some("zeldaf".into()));
+    named.update(&app.state.db).await.unwrap();
+    assert_eq!(search_in(&app, &admin, Some(acme), "zeldaf").await, ["zf@acme.test"]);
+    assert_eq!(
+        search_in(&app, &admin, Some(acme), "zeldafzel").await,
+        Vec::<String>::new()
+    );
 
     // Deleted, gone from the index too.
     let deleted = api_call(&app, Method::DELETE, &admin, "/users/by-email/zf@acme.test", None).await;

@@ -133,41 +133,79 @@ struct ListedMembership {
     created_at: DateTime<Utc>,
 }
 
+/// Where a users search looks, which decides how the database finds its matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SearchReach {
+    /// Every workspace the actor sees.
+    AllWorkspaces,
+    /// One workspace; `small` says it has few members (see [`SMALL_SCOPE`]).
+    OneWorkspace { small: bool },
+}
+
+/// A users search: its condition, and whether that condition reads `users`.
+pub struct UserSearch {
+    pub condition: Condition,
+    pub reads_users: bool,
+}
+
 /// Users whose email, username or display name contains the search text. Through an index on
-/// both databases (see the `user_search` migration): PostgreSQL's trigram GIN indexes serve
-/// these `LIKE`s, and on SQLite the FTS5 trigram table answers a phrase query. A trigram index
-/// needs three characters; shorter searches compare every row (SQLite).
-///
-/// `few_rows` says the other filters leave few rows (one small workspace): comparing each of them
-/// is then cheaper than the FTS5 table's answer, which costs what the text's matches in every
-/// workspace cost (220 ms for a surname shared by 62,000 people of a million).
-pub fn user_search(backend: DbBackend, q: Option<&str>, few_rows: bool) -> Result<Option<Condition>, AppError> {
+/// both databases (see the `user_search` and `workspace_search` migrations):
+/// - PostgreSQL: across workspaces, the users' trigram GIN indexes serve these `LIKE`s; in one
+///   workspace, the memberships' `(tenant_id, search_text)` GIN index, which finds that
+///   workspace's matches without the other workspaces' (625 rather than 625,000 for a common
+///   surname at ten million users). `search_text` is the three fields one per line, and a search
+///   holds no line break ([`contains_pattern`]), so it matches exactly when one field does.
+/// - SQLite: the FTS5 trigram table answers a phrase query. Its answer costs what the text's
+///   matches in every workspace cost (220 ms for a surname shared by 62,000 people of a million),
+///   so a small workspace's members are compared one by one instead. A trigram index needs three
+///   characters; shorter searches compare every row.
+pub fn user_search(backend: DbBackend, q: Option<&str>, reach: SearchReach) -> Result<Option<UserSearch>, AppError> {
     let Some(pattern) = contains_pattern(q)? else {
         return Ok(None);
     };
     let text = q.unwrap_or_default().trim().to_lowercase();
-    if backend == DbBackend::Sqlite && text.chars().count() >= 3 && !few_rows {
+    let one_workspace = matches!(reach, SearchReach::OneWorkspace { .. });
+    if backend == DbBackend::Postgres && one_workspace {
+        return Ok(Some(UserSearch {
+            condition: Condition::all()
+                .add(Expr::col((memberships::Entity, Alias::new("search_text"))).like(like(&pattern))),
+            reads_users: false,
+        }));
+    }
+    let condition = if backend == DbBackend::Sqlite
+        && text.chars().count() >= 3
+        && reach != (SearchReach::OneWorkspace { small: true })
+    {
         let phrase = format!("\"{}\"", text.replace('"', "\"\""));
-        return Ok(Some(Condition::all().add(Expr::cust_with_values(
+        Condition::all().add(Expr::cust_with_values(
             r#""users"."search_id" IN (SELECT rowid FROM users_search WHERE users_search MATCH ?)"#,
             [phrase],
-        ))));
-    }
-    Ok(Some(
+        ))
+    } else {
         Condition::any()
             .add(Expr::col((users::Entity, users::Column::Email)).like(like(&pattern)))
             .add(Expr::col((users::Entity, users::Column::Username)).like(like(&pattern)))
-            .add(Func::lower(Expr::col((users::Entity, users::Column::DisplayName))).like(like(&pattern))),
-    ))
+            .add(Func::lower(Expr::col((users::Entity, users::Column::DisplayName))).like(like(&pattern)))
+    };
+    Ok(Some(UserSearch {
+        condition,
+        reads_users: true,
+    }))
 }
 
 /// The filters of a users list, without the status and the cursor.
+struct UserFilters {
+    condition: Condition,
+    /// The condition names `users` (a search), so a count must join it.
+    reads_users: bool,
+}
+
 fn user_filters(
     backend: DbBackend,
     scope: Option<Uuid>,
     query: &UserListQuery,
     plan: SqlitePlan,
-) -> Result<Condition, AppError> {
+) -> Result<UserFilters, AppError> {
     let mut condition = Condition::all();
     if let Some(tenant_id) = scope {
         condition = condition.add(memberships::Column::TenantId.eq(tenant_id));
@@ -175,8 +213,16 @@ fn user_filters(
     if let Some(role_id) = query.role_id {
         condition = condition.add(memberships::Column::RoleId.eq(role_id));
     }
-    if let Some(search) = user_search(backend, query.q.as_deref(), plan.small_scope)? {
-        condition = condition.add(search);
+    let reach = match scope {
+        Some(_) => SearchReach::OneWorkspace {
+            small: plan.small_scope,
+        },
+        None => SearchReach::AllWorkspaces,
+    };
+    let mut reads_users = false;
+    if let Some(search) = user_search(backend, query.q.as_deref(), reach)? {
+        condition = condition.add(search.condition);
+        reads_users = search.reads_users;
     }
     if let Some(mfa) = query.mfa {
         let enrolled = Query::select()
@@ -193,7 +239,7 @@ fn user_filters(
             MfaState::NotEnrolled => Expr::exists(enrolled).not(),
         });
     }
-    Ok(condition)
+    Ok(UserFilters { condition, reads_users })
 }
 
 /// A workspace with at most this many memberships is searched row by row on SQLite.
@@ -300,7 +346,7 @@ pub async fn list_page(
         .column_as(memberships::Column::LockedUntil, "locked_until")
         .column_as(memberships::Column::CooldownUntil, "cooldown_until")
         .column_as(memberships::Column::CreatedAt, "created_at")
-        .filter(filters.clone());
+        .filter(filters.condition.clone());
     if let Some(status) = query.status {
         rows = rows.filter(if plan.walk_emails_for_status {
             memberships::effective_status_is_unindexed(status, now)
@@ -349,18 +395,19 @@ pub async fn list_page(
     } else if let (true, Some(counts)) = (whole_workspaces, stored_counts) {
         counts
     } else {
-        // Only a search reads `users`; the workspace and role joins of the page would add a
-        // probe per membership. `COUNT(*)` and no other column keep PostgreSQL's count of one
-        // workspace inside the covering status index (see the `membership_status_cover` migration).
+        // Only a search may read `users` (not one PostgreSQL workspace's); the workspace and role
+        // joins of the page would add a probe per membership. `COUNT(*)` and no other column keep
+        // PostgreSQL's count of one workspace inside the covering status index (see the
+        // `membership_status_cover` migration).
         let mut counted = memberships::Entity::find()
             .select_only()
             .expr_as(status_expr, "effective_status")
             .expr_as(Func::count(Expr::col(Asterisk)), "n");
-        if searching {
+        if filters.reads_users {
             counted = counted.join(JoinType::InnerJoin, memberships::Relation::User.def());
         }
         let counted: Vec<(String, i64)> = counted
-            .filter(filters)
+            .filter(filters.condition)
             // By the alias: PostgreSQL sees the CASE repeated with new parameters as another expression.
             .group_by(Expr::col(Alias::new("effective_status")))
             .into_tuple()
