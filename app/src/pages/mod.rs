@@ -130,48 +130,9 @@ impl HostContext {
     }
 }
 
-/// Starts fetching the module of the screen a first load opens on while the host facts are
-/// asked for, instead of after they arrive (the router waits for them). A browser that turns
-/// out to need another screen (sign-in, an MFA step) has fetched a module it would have fetched
-/// at the same path anyway. The paths are those of the `Routes` in `Shell`. Only the browser's
-/// build splits the screens out, so only it has modules to fetch.
-#[cfg(not(feature = "csr"))]
-fn preload_first_screen() {}
-
-#[cfg(feature = "csr")]
-fn preload_first_screen() {
-    let Some(path) = web_sys::window().and_then(|window| window.location().pathname().ok()) else {
-        return;
-    };
-    let segments: Vec<&str> = path.split('/').filter(|segment| !segment.is_empty()).collect();
-    let preload: std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> = match segments.as_slice() {
-        [] => Box::pin(__preload_home_view()),
-        ["sign-in"] => Box::pin(__preload_sign_in_view()),
-        ["account"] => Box::pin(__preload_account_view()),
-        ["forgot-password"] => Box::pin(__preload_forgot_password_view()),
-        ["verify-code"] => Box::pin(__preload_verify_code_view()),
-        ["set-password"] => Box::pin(__preload_set_password_view()),
-        ["accept-invite"] => Box::pin(__preload_accept_invite_view()),
-        ["settings", "outbox"] => Box::pin(__preload_outbox_view()),
-        ["settings", "api-tokens"] => Box::pin(__preload_api_tokens_view()),
-        ["users"] => Box::pin(__preload_users_view()),
-        ["users", _] => Box::pin(__preload_edit_user_view()),
-        ["roles"] => Box::pin(__preload_roles_view()),
-        ["tenants"] => Box::pin(__preload_tenants_view()),
-        ["tenants", _] => Box::pin(__preload_tenant_settings_view()),
-        ["confirm-email"] => Box::pin(__preload_confirm_email_view()),
-        ["impersonate"] => Box::pin(__preload_impersonate_view()),
-        ["security", "mfa-error-logs"] => Box::pin(__preload_events_view()),
-        ["security", "audit"] => Box::pin(__preload_audit_view()),
-        _ => return,
-    };
-    leptos::task::spawn_local(preload);
-}
-
 #[component]
 pub fn App() -> impl IntoView {
     let info = LocalResource::new(get_host_info);
-    preload_first_screen();
     provide_context(HostContext { info });
     // Outside the shell, which is rebuilt whenever the host info is reloaded.
     provide_context(recovery::RecoveryState::new());
