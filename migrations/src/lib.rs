@@ -27,6 +27,7 @@ mod m20261201_000011_membership_counts;
 mod m20261202_000012_membership_email;
 mod m20261203_000013_membership_status_cover;
 mod m20261204_000014_workspace_search;
+mod m20261206_000015_sqlite_workspace_scan;
 
 pub struct Migrator;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000012_membership_email::Migration),
             Box::new(m20261203_000013_membership_status_cover::Migration),
             Box::new(m20261204_000014_workspace_search::Migration),
+            Box::new(m20261206_000015_sqlite_workspace_scan::Migration),
         ]
     }
 }

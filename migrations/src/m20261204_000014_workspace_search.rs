@@ -14,8 +14,8 @@
 //! email-only trigger of `membership_email`, which the new one does too). The entities do not
 //! know the column; only the users list's search reads it.
 //!
-//! SQLite needs none of it: a workspace of up to 10,000 members is compared row by row and a
-//! larger one goes through the FTS5 table.
+//! SQLite compares a workspace of up to 10,000 members row by row and searches a larger one
+//! through its FTS5 table; the `sqlite_workspace_scan` migration gives it the same column.
 
 use sea_orm_migration::prelude::*;
 
