@@ -230,6 +230,16 @@ fn contains(user: &users::Model, text: &str) -> bool {
         || user.display_name.to_lowercase().contains(text)
 }
 
+async fn member_role(app: &TestApp) -> uuid::Uuid {
+    roles::Entity::find()
+        .filter(roles::Column::Key.eq("member"))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
 /// Every scope's counts, unfiltered (read from `membership_counts`) and with each filter that
 /// makes them counted instead: the MFA states, a role, and searches that take the index (three
 /// characters or more) and that do not.
@@ -242,13 +252,7 @@ async fn assert_counts_hold(app: &TestApp, token: &str, when: &str) {
         .into_iter()
         .map(|t| t.id)
         .collect();
-    let member = roles::Entity::find()
-        .filter(roles::Column::Key.eq("member"))
-        .one(db)
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let member = member_role(app).await;
     let filters: Vec<(String, Keep)> = vec![
         (String::new(), Box::new(|_, _, _| true)),
         ("&mfa=enrolled".into(), Box::new(|_, _, enrolled| enrolled)),
@@ -321,6 +325,36 @@ async fn stored_status_counts_follow_every_change_and_survive_folding() {
     .await;
     assert_eq!(created.status, 201, "{}", created.body);
     assert_counts_hold(&app, &admin, "changes not folded yet").await;
+
+    // The MFA filter follows factors confirmed, moved and removed, and new memberships.
+    let db = &app.state.db;
+    let factors = mfa_factors::Entity::find().all(db).await.unwrap();
+    let factor_of = |user| factors.iter().find(|f| f.user_id == user).unwrap().clone();
+    let mut confirmed: mfa_factors::ActiveModel = factor_of(dave).into();
+    confirmed.confirmed_at = Set(Some(now));
+    confirmed.update(db).await.unwrap();
+    assert_counts_hold(&app, &admin, "a factor confirmed").await;
+    let brief = app.tenant_id("brief").await;
+    let dave_account = users::Entity::find_by_id(dave).one(db).await.unwrap().unwrap();
+    new_membership(
+        (&dave_account, brief),
+        member_role(&app).await,
+        app::types::MembershipStatus::Active,
+        now,
+    )
+    .insert(db)
+    .await
+    .unwrap();
+    assert_counts_hold(&app, &admin, "a member with a factor joined").await;
+    mfa_factors::Entity::delete_by_id(factor_of(bob).id)
+        .exec(db)
+        .await
+        .unwrap();
+    assert_counts_hold(&app, &admin, "a factor removed").await;
+    let mut moved: mfa_factors::ActiveModel = factor_of(dave).into();
+    moved.user_id = Set(bob);
+    moved.update(db).await.unwrap();
+    assert_counts_hold(&app, &admin, "a factor moved to another user").await;
 
     compact_membership_counts(&app.state.db).await.unwrap();
     compact_membership_counts(&app.state.db).await.unwrap();

@@ -225,7 +225,14 @@ fn user_filters(
         condition = condition.add(search.condition);
         reads_users = search.reads_users;
     }
-    if let Some(mfa) = query.mfa {
+    if let Some(mfa) = query.mfa
+        && backend == DbBackend::Sqlite
+    {
+        // Kept by triggers (the `sqlite_workspace_scan` migration), in the status index: a count
+        // of one workspace reads no factor.
+        let enrolled = Expr::col((memberships::Entity, Alias::new("user_mfa_enrolled")));
+        condition = condition.add(enrolled.eq(mfa == MfaState::Enrolled));
+    } else if let Some(mfa) = query.mfa {
         let enrolled = Query::select()
             .expr(Expr::val(1))
             .from(mfa_factors::Entity)
