@@ -225,26 +225,16 @@ fn user_filters(
         condition = condition.add(search.condition);
         reads_users = search.reads_users;
     }
-    if let Some(mfa) = query.mfa
-        && backend == DbBackend::Sqlite
-    {
-        // Kept by triggers (the `sqlite_workspace_scan` migration), in the status index: a count
-        // of one workspace reads no factor.
-        let enrolled = Expr::col((memberships::Entity, Alias::new("user_mfa_enrolled")));
-        condition = condition.add(enrolled.eq(mfa == MfaState::Enrolled));
-    } else if let Some(mfa) = query.mfa {
-        let enrolled = Query::select()
-            .expr(Expr::val(1))
-            .from(mfa_factors::Entity)
-            .and_where(
-                Expr::col((mfa_factors::Entity, mfa_factors::Column::UserId))
-                    .equals((memberships::Entity, memberships::Column::UserId)),
-            )
-            .and_where(Expr::col((mfa_factors::Entity, mfa_factors::Column::ConfirmedAt)).is_not_null())
-            .to_owned();
+    if let Some(mfa) = query.mfa {
+        let enrolled = match backend {
+            // Kept by triggers (the `sqlite_workspace_scan` migration), in the status index: a
+            // count of one workspace reads no factor.
+            DbBackend::Sqlite => Expr::col((memberships::Entity, Alias::new("user_mfa_enrolled"))).eq(true),
+            _ => Expr::exists(member_has_confirmed_factor()),
+        };
         condition = condition.add(match mfa {
-            MfaState::Enrolled => Expr::exists(enrolled),
-            MfaState::NotEnrolled => Expr::exists(enrolled).not(),
+            MfaState::Enrolled => enrolled,
+            MfaState::NotEnrolled => enrolled.not(),
         });
     }
     Ok(UserFilters { condition, reads_users })
@@ -271,10 +261,13 @@ impl SqlitePlan {
         let total = counts.total();
         // The status index reads all `n` rows of the status and sorts them; walking the email
         // index reads about `page × total / n` rows until a page is found. Take the cheaper.
-        let walking_is_cheaper = query.q.is_none().then_some(query.status).flatten().map(|status| {
-            let n = counts.of(status);
-            n.saturating_mul(n) > (limit + 1).saturating_mul(total)
-        });
+        let walking_is_cheaper = match (&query.q, query.status) {
+            (None, Some(status)) => {
+                let n = counts.of(status);
+                Some(n.saturating_mul(n) > (limit + 1).saturating_mul(total))
+            }
+            _ => None,
+        };
         Self {
             small_scope: scope.is_some() && total <= SMALL_SCOPE,
             walk_emails_for_status: scope.is_none() && walking_is_cheaper == Some(true),
@@ -660,13 +653,9 @@ struct UserFacts {
     mfa_enrolled: bool,
 }
 
-/// For each listed user: how many workspaces they belong to, and whether they have a confirmed
-/// second factor. One query for the page.
-async fn user_facts(db: &impl ConnectionTrait, user_ids: &[Uuid]) -> Result<HashMap<Uuid, UserFacts>, AppError> {
-    if user_ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let enrolled = Query::select()
+/// A confirmed second factor of the membership's user, for `EXISTS`.
+fn member_has_confirmed_factor() -> sea_orm::sea_query::SelectStatement {
+    Query::select()
         .expr(Expr::val(1))
         .from(mfa_factors::Entity)
         .and_where(
@@ -674,12 +663,20 @@ async fn user_facts(db: &impl ConnectionTrait, user_ids: &[Uuid]) -> Result<Hash
                 .equals((memberships::Entity, memberships::Column::UserId)),
         )
         .and_where(Expr::col((mfa_factors::Entity, mfa_factors::Column::ConfirmedAt)).is_not_null())
-        .to_owned();
+        .to_owned()
+}
+
+/// For each listed user: how many workspaces they belong to, and whether they have a confirmed
+/// second factor. One query for the page.
+async fn user_facts(db: &impl ConnectionTrait, user_ids: &[Uuid]) -> Result<HashMap<Uuid, UserFacts>, AppError> {
+    if user_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
     let facts = memberships::Entity::find()
         .select_only()
         .column(memberships::Column::UserId)
         .column_as(memberships::Column::Id.count(), "membership_count")
-        .expr_as(Expr::exists(enrolled), "mfa_enrolled")
+        .expr_as(Expr::exists(member_has_confirmed_factor()), "mfa_enrolled")
         .filter(memberships::Column::UserId.is_in(user_ids.iter().copied()))
         .group_by(memberships::Column::UserId)
         .into_model::<UserFacts>()
