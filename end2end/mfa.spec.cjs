@@ -1,7 +1,7 @@
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
-const { useLatchkey, screenshot, signIn } = require('./harness.cjs');
+const { useLatchkey, screenshot, signIn, DEMO_PASSWORD } = require('./harness.cjs');
 
 const env = useLatchkey();
 
@@ -39,6 +39,7 @@ test('Initech enforces MFA: set up an authenticator, sign in with codes and a re
   await page.getByTestId('mfa-enroll').waitFor();
   assert.equal(await page.getByTestId('account').count(), 0, 'nothing else until MFA is set up');
 
+  await page.getByLabel(/Your password/).fill(DEMO_PASSWORD);
   await page.getByRole('button', { name: 'Set up authenticator app' }).click();
   await page.getByTestId('totp-qr').waitFor();
   assert.ok(await page.getByTestId('totp-qr').evaluate((img) => img.complete && img.naturalWidth > 0), 'the QR code is an image');
@@ -102,6 +103,7 @@ test('a phone for text messages: add it in My account, sign in with a texted cod
   await signIn(page, 'alice');
   await page.getByTestId('home').waitFor();
   await page.goto(env.latchkey.url('acme', '/account'));
+  await page.getByLabel(/Your password/).fill(DEMO_PASSWORD);
   await page.getByRole('button', { name: 'Add phone for text messages' }).click();
   await page.getByLabel('Mobile number, with country code').fill('12345');
   await page.getByRole('button', { name: 'Text me a code' }).click();

@@ -128,5 +128,19 @@ test('support cannot change roles; a tenant admin sees only their workspace', as
   assert.ok(slugs.length === 7 && slugs.every((s) => s === 'acme'), slugs.join(','));
   await screenshot(own, 'users-tenant-admin');
   await checkAccessibility(own, 'Users on a tenant host');
+
+  // pat belongs to globex too: what reaches the whole person is disabled, with a reason that
+  // names no other workspace; the workspace-level items stay.
+  const shared = await menuOf(own, 'pat@partner.test');
+  for (const name of ['Send Reset Password Link', 'Reset MFA', 'Generate Temporary Password']) {
+    const item = shared.menu.getByRole('menuitem', { name: new RegExp(name) });
+    assert.equal(await item.isDisabled(), true, name);
+    const text = await item.innerText();
+    assert.match(text, /also used outside this workspace/, name);
+    assert.doesNotMatch(text, /Globex|globex/, name);
+  }
+  assert.equal(await shared.menu.getByRole('menuitem', { name: 'Lock Account' }).isDisabled(), false);
+  await screenshot(own, 'users-tenant-admin-shared-person');
+  await own.keyboard.press('Escape');
   await tenant.close();
 });

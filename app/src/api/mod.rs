@@ -178,11 +178,23 @@ pub async fn get_invite(token: String) -> Result<InviteInfo, AppError> {
     crate::server::services::invites::info(&ctx.state, &ctx.realm, &token).await
 }
 
-/// Accepts an invite with a new password (or the invitee's existing one); then they sign in.
+/// Accepts an invite with a new password, or by proving an account the invitee already has
+/// (its password, and `code` where it has a second factor); then they sign in.
 #[server]
-pub async fn accept_invite(token: String, password: String, confirm: String) -> Result<(), AppError> {
+pub async fn accept_invite(
+    token: String,
+    password: String,
+    confirm: String,
+    #[server(default)] code: Option<String>,
+) -> Result<(), AppError> {
+    use crate::server::services::invites;
     let ctx = ssr::context()?;
-    crate::server::services::invites::accept(&ctx.state, &ctx.realm, &ctx.meta, &token, password, confirm).await
+    let answer = invites::Answer {
+        password,
+        confirm,
+        code,
+    };
+    invites::accept(&ctx.state, &ctx.realm, &ctx.meta, &token, answer).await
 }
 
 /// After signing in with a temporary password: the user's own new password. Every session

@@ -62,7 +62,7 @@ impl Page {
             role_id: membership.role_id,
             sso: membership.sso,
             mfa_enrolled: !self.user.factors.is_empty(),
-            several_workspaces: self.user.memberships.len() > 1,
+            reach: self.user.reach,
             operator_member: membership.tenant_slug == self.operator_slug,
             operator_viewer: self.operator_viewer,
         }
@@ -241,7 +241,7 @@ fn AccountStatus(page: Page, choose: Callback<(RowAction, Subject)>) -> impl Int
                             <dt>"Cooldown"</dt><dd>{m.cooldown_until.map_or_else(|| "None".to_owned(), |u| format!("Until {}", when(u)))}</dd>
                             <dt>"Wrong MFA codes"</dt><dd>{m.mfa_failed_attempts.to_string()}</dd>
                             <dt>"MFA factors"</dt><dd>{factors.clone()}</dd>
-                            <dt>"Recovery codes left"</dt><dd>{user.recovery_codes_left.to_string()}</dd>
+                            <dt>"Recovery codes left"</dt><dd>{user.recovery_codes_left.map_or_else(|| "—".to_owned(), |n| n.to_string())}</dd>
                             <dt>"Enforcement"</dt><dd>{if m.is_mfa_enforced { "MFA enforced by the workspace" } else { "MFA optional" }}</dd>
                             <dt>"Sign-in"</dt><dd>{if m.sso { "SSO" } else { "Password" }}</dd>
                         </dl>
@@ -320,14 +320,21 @@ fn Profile(
                     <button type="button" class="button-secondary" on:click=resend>"Resend confirmation"</button>
                 </p>
             })}
-            <form class="form-row" on:submit=submit>
-                <label>"New email"
-                    <input type="email" required maxlength="254" autocomplete="off" data-testid="new-email"
-                        prop:value=move || new_email.get() on:input=move |ev| new_email.set(event_target_value(&ev))/>
-                </label>
-                <button type="submit" class="button" disabled=move || busy.get()>"Change email"</button>
-            </form>
-            <p class="hint">"The new address gets a confirmation link; the email changes only when it is used, and the old address is told."</p>
+            {match user.reach.refusal() {
+                Some(reason) => view! {
+                    <p class="hint" data-testid="email-change-unavailable">{format!("Change email: {reason}.")}</p>
+                }.into_any(),
+                None => view! {
+                    <form class="form-row" on:submit=submit>
+                        <label>"New email"
+                            <input type="email" required maxlength="254" autocomplete="off" data-testid="new-email"
+                                prop:value=move || new_email.get() on:input=move |ev| new_email.set(event_target_value(&ev))/>
+                        </label>
+                        <button type="submit" class="button" disabled=move || busy.get()>"Change email"</button>
+                    </form>
+                    <p class="hint">"The new address gets a confirmation link; the email changes only when it is used, and the old address is told."</p>
+                }.into_any(),
+            }}
         </section>
     }
 }

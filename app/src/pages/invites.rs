@@ -62,9 +62,11 @@ fn AcceptInviteForm(info: InviteInfo, token: String) -> impl IntoView {
     }
     let password = RwSignal::new(String::new());
     let confirm = RwSignal::new(String::new());
+    let code = RwSignal::new(String::new());
     let accept = ServerAction::<AcceptInvite>::new();
     let navigate = use_navigate();
     let has_password = info.has_password;
+    let needs_code = info.needs_code;
     Effect::new(move |_| {
         if let Some(Ok(())) = accept.value().get() {
             state.invite.set(None);
@@ -86,15 +88,24 @@ fn AcceptInviteForm(info: InviteInfo, token: String) -> impl IntoView {
                 confirm.get_untracked()
             },
             password,
+            code: needs_code.then(|| code.get_untracked()),
         });
     };
     let fields = if has_password {
         view! {
-            <p>"You already have a Latchkey password for " <strong>{info.email.clone()}</strong> ". Enter it to accept."</p>
+            <p>"You already have an account for " <strong>{info.email.clone()}</strong> ". Prove it is yours to accept: enter its password"
+                {if needs_code { " and a code from your authenticator app (or a recovery code)" } else { "" }} "."</p>
             <label>"Your password"
                 <input type="password" name="password" autocomplete="current-password" required maxlength="128" autofocus
                     bind:value=password/>
             </label>
+            {needs_code.then(|| view! {
+                <label>"Code"
+                    <input type="text" name="code" autocomplete="one-time-code" inputmode="text" required maxlength="20"
+                        data-testid="invite-code" bind:value=code/>
+                </label>
+            })}
+            <p class="hint">"Lost the password? Use \"Forgot password?\" on " <a href="/sign-in">"the sign-in page"</a> ", then come back to this link."</p>
         }
         .into_any()
     } else {

@@ -125,22 +125,39 @@ pub fn SetUpSms(on_done: Callback<()>, password: RwSignal<String>) -> impl IntoV
 pub fn MfaEnrollPage() -> impl IntoView {
     let host = expect_context::<HostContext>();
     let info = expect_context::<crate::types::HostInfo>();
+    let password = RwSignal::new(String::new());
     view! {
         <main class="card auth-card wide-auth" data-testid="mfa-enroll">
             <h1>"Set up multi-factor authentication"</h1>
             <p>{format!("{} requires a second step at sign-in. Set up an authenticator app (such as Google Authenticator, Microsoft Authenticator or 1Password) to continue.", info.realm.name)}</p>
-            <SetUpAuthenticator on_done=Callback::new(move |_| host.reload())/>
+            <PasswordAgain password/>
+            <SetUpAuthenticator password on_done=Callback::new(move |_| host.reload())/>
         </main>
     }
+}
+
+/// The account's password again, asked before any change to its sign-in methods (an account
+/// that signs in with SSO has none: a recent SSO sign-in stands for it).
+#[component]
+fn PasswordAgain(password: RwSignal<String>) -> impl IntoView {
+    let has_password = expect_context::<crate::types::HostInfo>()
+        .viewer
+        .is_some_and(|v| v.has_password);
+    has_password.then(|| view! {
+        <div class="form narrow">
+            <label>"Your password (asked again to add or remove a sign-in method, or make new recovery codes)"
+                <input type="password" name="mfa-password" autocomplete="current-password" maxlength="128" bind:value=password/>
+            </label>
+        </div>
+    })
 }
 
 /// Start → scan the QR code (or type the secret) → confirm with the first code → recovery codes.
 #[component]
 pub fn SetUpAuthenticator(
     on_done: Callback<()>,
-    /// The account's password, when it already has a factor (My account asks for it).
-    #[prop(optional)]
-    password: Option<RwSignal<String>>,
+    /// The account's password, asked again (see [`PasswordAgain`]).
+    password: RwSignal<String>,
 ) -> impl IntoView {
     let start = ServerAction::<StartTotpEnrollment>::new();
     let confirm = ServerAction::<ConfirmTotpEnrollment>::new();
@@ -154,7 +171,7 @@ pub fn SetUpAuthenticator(
                 (Some(enrollment), _) => view! { <ScanAndConfirm enrollment code confirm/> }.into_any(),
                 (None, _) => view! {
                     <button type="button" class="button" disabled=start.pending()
-                        on:click=move |_| { start.dispatch(StartTotpEnrollment { password: password.map(|p| p.get_untracked()).unwrap_or_default() }); }>"Set up authenticator app"</button>
+                        on:click=move |_| { start.dispatch(StartTotpEnrollment { password: password.get_untracked() }); }>"Set up authenticator app"</button>
                 }.into_any(),
             }}
         </div>
@@ -285,6 +302,7 @@ fn FactorList(
         .then(|| view! { <p class="hint">"This workspace requires multi-factor authentication."</p> });
     view! {
         {enforced_note}
+        <PasswordAgain password/>
         {if has_factor {
             view! {
                 <table class="table" data-testid="factors">
@@ -306,9 +324,6 @@ fn FactorList(
                 </table>
                 <p data-testid="codes-left">{format!("Recovery codes left: {} of 10.", mfa.recovery_codes_left)}</p>
                 <div class="form narrow">
-                    <label>"Your password (to add or remove a method, or make new recovery codes)"
-                        <input type="password" name="mfa-password" autocomplete="current-password" maxlength="128" bind:value=password/>
-                    </label>
                     <button type="button" class="button-secondary" disabled=regenerate.pending()
                         on:click=move |_| { regenerate.dispatch(RegenerateRecoveryCodes { password: password.get_untracked() }); }>
                         "Make new recovery codes"

@@ -103,9 +103,9 @@ fn OutboxTable(
         })
         .collect_view();
     let delivery = if page.smtp_configured {
-        "Messages are delivered by SMTP, with retries. A failed message keeps its last error: fix the cause, then retry it."
+        "Messages are delivered by SMTP, with retries. A failed message keeps its last error: fix the cause, then retry it. Bodies stay sealed: they may carry live codes and links meant for their recipient alone."
     } else {
-        "No mail server is configured, so messages stay here. Open a message to read it and pass the code or link on."
+        "No mail server is configured, so messages stay here. Open a message to read it and pass the code or link on: it is the only way it reaches anyone. Each reading is recorded in the audit trail."
     };
     let next = page.next_cursor.clone();
     let is_empty = page.messages.is_empty();
@@ -160,7 +160,9 @@ fn OutboxRow(
             <td><span class=status_class title=detail.clone()>{message.status.clone()}</span></td>
             <td>{message.attempts}</td>
             <td class="row-actions">
-                <button type="button" class="button-link" on:click=move |_| { open.dispatch(ReadOutboxMessage { id }); }>"Open"</button>
+                {(!smtp).then(|| view! {
+                    <button type="button" class="button-link" on:click=move |_| { open.dispatch(ReadOutboxMessage { id }); }>"Open"</button>
+                })}
                 {can_retry.then(|| view! {
                     <button type="button" class="button-link" on:click=move |_| { retry.dispatch(RetryOutboxMessage { id }); }>"Retry now"</button>
                 })}

@@ -4,7 +4,7 @@
 use crate::AppError;
 use crate::api::list_roles;
 use crate::components::{ConfirmDialog, CopyValue, ErrorNotice};
-use crate::types::{MembershipStatus, MfaResetLevel, RoleSummary, UserRow};
+use crate::types::{MembershipStatus, MfaResetLevel, PersonReach, RoleSummary, UserRow};
 use leptos::prelude::*;
 use uuid::Uuid;
 
@@ -18,8 +18,8 @@ pub struct Subject {
     pub role_id: Uuid,
     pub sso: bool,
     pub mfa_enrolled: bool,
-    /// In more than one workspace (no temporary password then).
-    pub several_workspaces: bool,
+    /// Whether the admin may act on the whole person (password, every factor), or why not.
+    pub reach: PersonReach,
     /// A member of the operator org, not of a tenant workspace.
     pub operator_member: bool,
     /// The admin looking is one of the operator's.
@@ -36,7 +36,7 @@ impl Subject {
             role_id: row.role_id,
             sso: row.sso,
             mfa_enrolled: row.mfa_enrolled,
-            several_workspaces: row.membership_count > 1,
+            reach: row.reach,
             operator_member: row.tenant_slug == operator_slug,
             operator_viewer,
         }
@@ -112,7 +112,10 @@ impl RowAction {
             Self::TemporaryPassword if row.sso => {
                 Some("Temporary passwords are not available: this account signs in with SSO")
             }
-            Self::TemporaryPassword if row.several_workspaces => {
+            Self::SendResetLink | Self::TemporaryPassword | Self::ResetMfa if row.reach.refusal().is_some() => {
+                row.reach.refusal()
+            }
+            Self::TemporaryPassword if row.reach == PersonReach::WholeShared => {
                 Some("Temporary passwords are not available: the user belongs to more than one workspace")
             }
             Self::ResetMfa | Self::ResetOrgMfa if !row.mfa_enrolled => Some("MFA is not set up for this user"),
@@ -143,7 +146,7 @@ impl RowAction {
             )),
             Self::Lock => Some((
                 format!("Lock {who}'s account?"),
-                "The user is signed out everywhere and cannot sign in until the account is unlocked.".into(),
+                "The user is signed out of this workspace and cannot sign in to it until the account is unlocked.".into(),
                 "Lock Account",
             )),
             Self::RevokeInvite => Some((

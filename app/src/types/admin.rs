@@ -18,6 +18,42 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// How far the caller's authority reaches over a person (docs/design.md, "One person, many
+    /// workspaces"). What touches the whole person (their password, every factor, their email,
+    /// their sessions on other hosts) needs authority over every workspace they belong to.
+    pub enum PersonReach {
+        /// Every workspace of the person is the caller's; they belong to one.
+        Whole = "whole",
+        /// Every workspace of the person is the caller's; they belong to several (one temporary
+        /// password would open them all).
+        WholeShared = "whole_shared",
+        /// The person has not accepted this workspace's invite yet: only the invite may be acted
+        /// on. Told the same way whoever the person is, so it reveals nothing of them.
+        Invited = "invited",
+        /// The person's sign-in is also used beyond the caller's workspace.
+        Beyond = "beyond",
+    }
+}
+
+impl PersonReach {
+    /// Why an action on the whole person is not open to the caller, naming no other workspace.
+    pub fn refusal(self) -> Option<&'static str> {
+        match self {
+            Self::Whole | Self::WholeShared => None,
+            Self::Invited => Some("Not available until the invite is accepted"),
+            Self::Beyond => Some(
+                "Not available here: this person's sign-in is also used outside this workspace. Use Reset Org-Level MFA or Lock Account, or ask your service provider",
+            ),
+        }
+    }
+
+    /// In more than one workspace, as far as the caller may know.
+    pub fn several_workspaces(self) -> bool {
+        matches!(self, Self::WholeShared | Self::Beyond)
+    }
+}
+
 /// Filters of a users list (`GET /api/v1/users`, the console's Users pages). Every filter is
 /// optional; `cursor` is the `nextCursor` of the page before.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,8 +103,8 @@ pub struct UserRow {
     pub locked_until: Option<DateTime<Utc>>,
     pub cooldown_until: Option<DateTime<Utc>>,
     pub mfa_enrolled: bool,
-    /// How many workspaces the user belongs to (a temporary password needs exactly one).
-    pub membership_count: u32,
+    /// Whether the caller may act on the whole person, or why not.
+    pub reach: PersonReach,
     pub created_at: DateTime<Utc>,
 }
 
@@ -159,9 +195,15 @@ pub struct UserDetail {
     pub password_changed_at: Option<DateTime<Utc>>,
     pub must_change_password: bool,
     pub memberships: Vec<MembershipDetail>,
+    /// The factors the caller may see: all of them for an admin of every workspace of the
+    /// person, otherwise those set up on the caller's workspace.
     pub factors: Vec<MfaFactorSummary>,
-    pub recovery_codes_left: u64,
+    /// For an admin of every workspace of the person only: the codes are the whole person's.
+    pub recovery_codes_left: Option<u64>,
+    /// The live sessions on workspaces the caller may see.
     pub active_sessions: u64,
+    /// Whether the caller may act on the whole person, or why not.
+    pub reach: PersonReach,
     /// The live sessions the caller may see, newest first.
     pub sessions: Vec<UserSessionRow>,
     /// Every reason the next sign-in on a visible workspace would fail or stop.
@@ -178,8 +220,10 @@ pub struct RemovedUser {
     pub user_id: Uuid,
     pub email: String,
     pub removed_from: Vec<TenantRef>,
-    /// True when no membership was left, so the user itself was deleted.
-    pub user_deleted: bool,
+    /// True when no membership was left, so the user itself was deleted. Told to the operator's
+    /// admins only: to a workspace's admin it would say whether the person belongs elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_deleted: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -429,7 +473,8 @@ pub const BULK_LIMIT: usize = 1000;
 #[serde(rename_all = "camelCase")]
 pub struct BulkResult {
     pub id: Uuid,
-    /// `done`, or the error code (`not_found`, `forbidden`, ...).
+    /// `done`; `skipped` when there was nothing to do for this row (the message says why); or
+    /// the error code (`not_found`, `forbidden`, ...).
     pub result: String,
     pub message: String,
 }
@@ -441,6 +486,11 @@ impl BulkResult {
                 id,
                 result: "done".into(),
                 message: done_message.into(),
+            },
+            Err(error @ crate::AppError::Conflict { .. }) => Self {
+                id,
+                result: "skipped".into(),
+                message: error.message().into(),
             },
             Err(error) => Self {
                 id,

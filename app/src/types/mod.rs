@@ -164,6 +164,9 @@ pub struct Viewer {
     pub display_name: String,
     pub role_name: String,
     pub must_change_password: bool,
+    /// The account has a password (an SSO account has none): changes to its sign-in methods
+    /// ask for it again.
+    pub has_password: bool,
     /// What this browser must still do before it reaches anything: prove a second factor, or
     /// set one up where the workspace enforces MFA.
     pub mfa_step: Option<MfaStep>,
@@ -297,10 +300,9 @@ pub struct InviteRequest {
 pub struct InviteOutcome {
     pub user_id: Uuid,
     pub tenant_id: Uuid,
+    /// Always Pending: the invitee sets up or proves their account from the emailed link.
     pub status: MembershipStatus,
-    /// True when the email already belonged to a user, who now has one more membership.
-    pub existing_user: bool,
-    /// When the emailed link stops working; `None` when no link was needed.
+    /// When the emailed link stops working.
     pub invite_expires_at: Option<DateTime<Utc>>,
 }
 
@@ -331,9 +333,11 @@ pub struct InviteInfo {
     pub expires_at: DateTime<Utc>,
     /// The workspace signs in with SSO: there is no password to choose.
     pub sso: bool,
-    /// The invitee already has a Latchkey password (from another workspace): they confirm it
-    /// instead of choosing one.
+    /// The invitee already has an account (from another workspace): they prove it is theirs
+    /// with its password, and `needs_code`, instead of choosing a password.
     pub has_password: bool,
+    /// The account has a second factor: a code from it (or a recovery code) is asked too.
+    pub needs_code: bool,
 }
 
 /// One row of Settings > Outbox. The body stays sealed until an admin opens the message.
@@ -455,6 +459,10 @@ text_enum! {
         DomainNotAllowed = "domain_not_allowed",
         /// No account of this workspace has that email, and accounts are not made on first sign-in.
         UnknownAccount = "unknown_account",
+        /// The email belongs to an account of another workspace (or one with a password): the
+        /// provider speaks for this workspace only, so the person accepts an emailed invite and
+        /// proves the account is theirs first.
+        AccountNeedsProof = "account_needs_proof",
         Disabled = "disabled",
         Locked = "locked",
     }
@@ -479,6 +487,9 @@ impl SsoFailureReason {
             Self::DomainNotAllowed => "Your email address is not one this workspace accepts for single sign-on.",
             Self::UnknownAccount => {
                 "Your identity provider signed you in, but no account in this workspace has your email address. Ask your administrator to invite you."
+            }
+            Self::AccountNeedsProof => {
+                "Your identity provider signed you in, but your account must first be linked to this workspace. Ask your administrator to invite you, then accept the invite from the email."
             }
             Self::Disabled => "This account is disabled",
             Self::Locked => "Your account is locked. Contact your administrator.",

@@ -205,8 +205,10 @@ async fn org_level_reset_removes_only_that_workspaces_factors() {
     use app::server::services::mfa::{code_at, secret_from_base32};
     use app::types::{RecoveryCodes, TotpEnrollment};
     let app = spawn_app().await;
+    let mailbox = crate::mail::Mailbox::new();
     let admin = api_token(&app, "admin@demo-msp.test", "admin").await;
-    // Bob joins the operator org too, then has an authenticator set up on each workspace.
+    // Bob joins the operator org too (accepting from his mailbox with his password), then has
+    // an authenticator set up on each workspace.
     let (status, _) = send(
         &app,
         reqwest::Method::POST,
@@ -216,6 +218,13 @@ async fn org_level_reset_removes_only_that_workspaces_factors() {
     )
     .await;
     assert_eq!(status, 201);
+    let invite = mailbox.deliver(&app).await.pop().expect("the invite");
+    let token = crate::mail::link_token(&invite);
+    let _: () = app
+        .browser("admin")
+        .call::<app::api::AcceptInvite, _>(&[("token", token.as_str()), ("password", DEMO_PASSWORD), ("confirm", "")])
+        .await
+        .unwrap();
     let (_, acme_secret, _) = enrolled(&app, "acme", "bob").await;
     let console = app.browser("admin");
     console.sign_in("bob", DEMO_PASSWORD).await.unwrap();

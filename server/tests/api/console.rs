@@ -131,7 +131,14 @@ async fn row_actions_check_permissions_and_write_audit_rows() {
         ])
         .await
         .unwrap();
-    assert!(results.results.iter().all(|r| r.succeeded()), "{results:?}");
+    // Support may reset; with no factor to reset, each row says so and nothing happens.
+    assert!(
+        results
+            .results
+            .iter()
+            .all(|r| r.result == "skipped" && r.message.contains("nothing to reset")),
+        "{results:?}"
+    );
     let (status, _) = support
         .call::<ResetMfa, BulkResults>(&[("tenant_id", &acme), ("level", "user")])
         .await

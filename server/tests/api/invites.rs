@@ -84,7 +84,6 @@ async fn an_invite_is_emailed_accepted_on_its_host_and_works_once() {
     assert_eq!(status, 201, "{body}");
     let outcome: InviteOutcome = serde_json::from_value(body).unwrap();
     assert_eq!(outcome.status.as_str(), "pending");
-    assert!(!outcome.existing_user);
     assert_eq!(outcome.invite_expires_at.unwrap() - app.clock.now(), Duration::days(7));
     assert_eq!(
         status_of(&app, "nina@acme.test", "acme").await.as_deref(),
@@ -223,11 +222,11 @@ async fn resend_and_access_links_void_older_links_and_links_expire() {
 }
 
 #[tokio::test]
-async fn existing_users_gain_a_membership_and_duplicates_are_refused() {
+async fn an_existing_person_is_invited_like_anyone_and_proves_the_account_is_theirs() {
     let app = spawn_app().await;
+    let mailbox = Mailbox::new();
     let admin = token_for(&app, "admin@demo-msp.test", "admin").await;
     let acme_id = app.tenant_id("acme").await;
-    let globex_id = app.tenant_id("globex").await;
 
     let (status, body) = post(
         &app,
@@ -241,25 +240,34 @@ async fn existing_users_gain_a_membership_and_duplicates_are_refused() {
         body["error"]["message"],
         "Email already used: bob@acme.test is already a member of Acme Corp."
     );
+    mailbox.deliver(&app).await;
 
-    // Bob has a password: in the operator org he is active at once.
-    let (status, body) = post(
-        &app,
-        &admin,
-        "/users",
-        Some(json!({ "email": "bob@acme.test", "displayName": "ignored", "role": "support" })),
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
-    assert_eq!(
-        (body["status"].clone(), body["existingUser"].clone()),
-        (json!("active"), json!(true))
+    // Bob has a password on acme. The operator org's invite answers exactly as for a new
+    // address: pending, with a link, and nothing about him.
+    let invite = |email: &'static str| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let body = json!({ "email": email, "displayName": "Someone", "role": "support" });
+            let (status, body) = post(app, admin, "/users", Some(body)).await;
+            assert_eq!(status, 201, "{body}");
+            body
+        }
+    };
+    let bob_answer = invite("bob@acme.test").await;
+    let new_answer = invite("newcomer@demo-msp.test").await;
+    let shape = |body: &Value| {
+        let mut keys: Vec<String> = body.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        (keys, body["status"].clone(), body["inviteExpiresAt"].clone())
+    };
+    assert_eq!(shape(&bob_answer), shape(&new_answer));
+    assert_eq!(bob_answer["status"], "pending");
+    assert!(bob_answer.get("existingUser").is_none());
+    let console = app.browser("admin");
+    assert!(
+        console.sign_in("bob@acme.test", DEMO_PASSWORD).await.is_err(),
+        "no access before he accepts"
     );
-    assert!(body["inviteExpiresAt"].is_null());
-    app.browser("admin")
-        .sign_in("bob@acme.test", DEMO_PASSWORD)
-        .await
-        .unwrap();
     let bob = users::Entity::find()
         .filter(users::Column::Email.eq("bob@acme.test"))
         .one(&app.state.db)
@@ -271,68 +279,58 @@ async fn existing_users_gain_a_membership_and_duplicates_are_refused() {
         "an invite does not rename an existing user"
     );
 
-    // Carol has no password yet: another workspace's membership is pending too.
-    let (status, body) = post(
-        &app,
-        &admin,
-        "/users",
-        Some(json!({ "email": "carol@acme.test", "displayName": "Carol", "tenantId": globex_id })),
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
-    assert_eq!(body["status"], "pending");
-
-    // Carol, pending in two workspaces, chooses her password on one; on the other she only
-    // confirms it.
+    // An access link (which the admin holds) is made, but worth nothing for an account that
+    // exists, and it leaves the emailed invite working.
+    let bob_id = bob.id.to_string();
     let admin_org = app.tenant_id("admin").await;
     let (status, body) = post(
         &app,
         &admin,
-        "/users",
-        Some(json!({ "email": "carol@acme.test", "displayName": "Carol", "role": "support" })),
+        &format!("/users/{bob_id}/access-link"),
+        Some(json!({ "tenantId": admin_org })),
     )
     .await;
-    assert_eq!((status, body["status"].clone()), (201, json!("pending")));
-    let carol = body["userId"].as_str().unwrap().to_owned();
-    let link = |tenant: uuid::Uuid| {
-        let (app, admin, carol) = (&app, &admin, &carol);
-        async move {
-            let (status, body) = post(
-                app,
-                admin,
-                &format!("/users/{carol}/access-link"),
-                Some(json!({ "tenantId": tenant })),
-            )
-            .await;
-            assert_eq!(status, 201, "{body}");
-            body["url"]
-                .as_str()
-                .unwrap()
-                .rsplit("#token=")
-                .next()
-                .unwrap()
-                .to_owned()
-        }
-    };
-    let acme_link = link(acme_id).await;
-    let admin_link = link(admin_org).await;
-    accept(&app.browser("acme"), &acme_link, NEW_PASSWORD, NEW_PASSWORD)
+    assert_eq!(status, 201, "{body}");
+    let access_token = body["url"]
+        .as_str()
+        .unwrap()
+        .rsplit("#token=")
+        .next()
+        .unwrap()
+        .to_owned();
+    let (status, error) = console
+        .call::<GetInvite, InviteInfo>(&[("token", &access_token)])
         .await
-        .unwrap();
-    let console = app.browser("admin");
-    let info: InviteInfo = console.call::<GetInvite, _>(&[("token", &admin_link)]).await.unwrap();
-    assert!(info.has_password);
-    let (status, error) = accept(&console, &admin_link, "not my password at all", "")
+        .unwrap_err();
+    assert_eq!(status, 422);
+    assert!(error.message().contains("expired or was already used"));
+    let (status, _) = accept(&console, &access_token, DEMO_PASSWORD, "").await.unwrap_err();
+    assert_eq!(status, 422);
+
+    // From his mailbox, Bob proves the account with its password.
+    let mails = mailbox.deliver(&app).await;
+    let mail = mails
+        .iter()
+        .find(|m| m.contains("To: bob@acme.test"))
+        .expect("bob's invite");
+    let token = link_token(mail);
+    let info: InviteInfo = console.call::<GetInvite, _>(&[("token", &token)]).await.unwrap();
+    assert!(info.has_password && !info.needs_code);
+    let (status, error) = accept(&console, &token, "not my password at all", "")
         .await
         .unwrap_err();
     assert_eq!(status, 422);
     assert!(!error.field_messages("password").is_empty());
-    accept(&console, &admin_link, NEW_PASSWORD, "").await.unwrap();
     assert_eq!(
-        status_of(&app, "carol@acme.test", "admin").await.as_deref(),
+        status_of(&app, "bob@acme.test", "admin").await.as_deref(),
+        Some("pending")
+    );
+    accept(&console, &token, DEMO_PASSWORD, "").await.unwrap();
+    assert_eq!(
+        status_of(&app, "bob@acme.test", "admin").await.as_deref(),
         Some("active")
     );
-    console.sign_in("carol@acme.test", NEW_PASSWORD).await.unwrap();
+    console.sign_in("bob@acme.test", DEMO_PASSWORD).await.unwrap();
 }
 
 #[tokio::test]

@@ -543,3 +543,195 @@ async fn acme_session_cookie(app: &TestApp) -> String {
     .await;
     session_cookie(&response).expect("a session cookie")
 }
+
+/// Everything of a person that reaches beyond one workspace (docs/design.md, "One person, many
+/// workspaces"): their account, every factor and recovery code, the secrets that would change
+/// the password or the email, their memberships and sessions elsewhere, as text.
+async fn person_fingerprint(app: &TestApp, user_id: Uuid, home: Uuid) -> String {
+    let db = &app.state.db;
+    let user = users::Entity::find_by_id(user_id).one(db).await.unwrap().unwrap();
+    let account = (
+        user.email,
+        user.username,
+        user.password_hash,
+        user.password_changed_at,
+        user.must_change_password,
+        user.secondary_email,
+        user.phone,
+    );
+    let factors: Vec<(Uuid, bool)> = mfa_factors::Entity::find()
+        .filter(mfa_factors::Column::UserId.eq(user_id))
+        .order_by_asc(mfa_factors::Column::Id)
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| (f.id, f.confirmed_at.is_some()))
+        .collect();
+    let codes: Vec<(Uuid, bool)> = app::server::entities::recovery_codes::Entity::find()
+        .filter(app::server::entities::recovery_codes::Column::UserId.eq(user_id))
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.id, c.used_at.is_some()))
+        .collect();
+    let identity_secrets: Vec<Uuid> = one_time_secrets::Entity::find()
+        .filter(one_time_secrets::Column::UserId.eq(user_id))
+        .filter(one_time_secrets::Column::Purpose.is_in(["reset_link", "temporary_password", "email_change"]))
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    let elsewhere: Vec<String> = memberships::Entity::find()
+        .filter(memberships::Column::UserId.eq(user_id))
+        .filter(memberships::Column::TenantId.ne(home))
+        .order_by_asc(memberships::Column::Id)
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| format!("{} {} {}", m.tenant_id, m.status, m.role_id))
+        .collect();
+    let sessions_elsewhere: Vec<Uuid> = sessions::Entity::find()
+        .filter(sessions::Column::UserId.eq(user_id))
+        .filter(sessions::Column::TenantId.ne(home))
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.revoked_at.is_none())
+        .map(|s| s.id)
+        .collect();
+    format!("{account:?}\n{factors:?}\n{codes:?}\n{identity_secrets:?}\n{elsewhere:?}\n{sessions_elsewhere:?}")
+}
+
+/// A person of acme who belongs elsewhere too, as acme's admin sees them: every REST operation
+/// and every server function, aimed at them with acme's own workspace in scope. Workspace-scoped
+/// actions may run; nothing may reach the person beyond acme, and no answer may name what lies
+/// there. The people: pat (acme and globex, with a factor set up on globex and a globex
+/// session) and the operator's admin (invited to acme, so pending there).
+#[tokio::test]
+async fn no_operation_reaches_a_person_beyond_the_callers_workspace() {
+    let app = spawn_app().await;
+    setup(&app).await;
+    let acme = app.tenant_id("acme").await;
+    let globex = app.tenant_id("globex").await;
+    let (_, _, _) = crate::mfa::enrolled(&app, "globex", "pat@partner.test").await;
+    let globex_session = sessions::Entity::find()
+        .filter(sessions::Column::UserId.eq(app.user_id("pat@partner.test").await))
+        .filter(sessions::Column::TenantId.eq(globex))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let owner_token = api_token(&app, "owner@acme.test", "acme").await;
+    let invited = crate::helpers::api_call(
+        &app,
+        reqwest::Method::POST,
+        &owner_token,
+        "/users",
+        Some(json!({ "email": "admin@demo-msp.test", "displayName": "Op" })),
+    )
+    .await;
+    assert_eq!(invited.status, 201, "{}", invited.body);
+    let console = app.browser("admin");
+    console.sign_in("admin@demo-msp.test", DEMO_PASSWORD).await.unwrap();
+    let ops = operations(&app).await;
+    let paths = {
+        let mut paths: Vec<String> = leptos::server_fn::axum::server_fn_paths()
+            .map(|(path, _)| path.to_owned())
+            .collect();
+        paths.sort();
+        paths.sort_by_key(|p| p.contains("sign_out") || p.contains("end_impersonation"));
+        paths
+    };
+    let foreign = [
+        globex.to_string(),
+        globex_session.to_string(),
+        "Globex".to_owned(),
+        "globex.".to_owned(),
+        "Demo MSP".to_owned(),
+        format!("admin.{}", app.base_domain),
+    ];
+    let mut cases = 0;
+    for email in ["pat@partner.test", "admin@demo-msp.test"] {
+        let user_id = app.user_id(email).await;
+        let person = Victim {
+            slug: "acme",
+            tenant_id: acme,
+            user_id,
+            email,
+            session_id: globex_session,
+            token_id: Uuid::now_v7(),
+        };
+        let before = person_fingerprint(&app, user_id, acme).await;
+        // Server functions first: the REST pass ends by removing the person from acme.
+        let owner = app.browser("acme");
+        owner.sign_in("owner@acme.test", DEMO_PASSWORD).await.unwrap();
+        let mut form = form_against(&person);
+        for (field, value) in form.iter_mut() {
+            match field.as_str() {
+                "level" => *value = "user".into(),
+                "email" => *value = "taken.over@evil.test".into(),
+                _ => {}
+            }
+        }
+        for path in &paths {
+            if owner.host_info().await.viewer.is_none() {
+                owner.sign_in("owner@acme.test", DEMO_PASSWORD).await.unwrap();
+            }
+            let (status, body) = call(&owner, path, &form).await;
+            cases += 1;
+            let case = format!(
+                "acme admin on {email}: {path} -> {status} {}",
+                body.chars().take(200).collect::<String>()
+            );
+            assert!(status < 500, "{case}");
+            if let Some(name) = foreign.iter().find(|f| body.contains(f.as_str())) {
+                panic!("{case}: the answer names {name}");
+            }
+        }
+        for op in &ops {
+            let path = concrete_path(&op.template, &person);
+            let url = format!("http://{}/api/v1{path}?tenantId={acme}", app.addr);
+            let mut request = app
+                .raw_client()
+                .request(op.method.clone(), &url)
+                .bearer_auth(&owner_token);
+            if op.has_body {
+                let mut body = body_against(&person);
+                body["ids"] = json!([user_id]);
+                body["level"] = json!("user");
+                body["email"] = json!("taken.over@evil.test");
+                request = request.json(&body);
+            }
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let body = response.text().await.unwrap();
+            cases += 1;
+            let case = format!(
+                "acme admin on {email}: {} {path} -> {status} {}",
+                op.method,
+                body.chars().take(200).collect::<String>()
+            );
+            assert!(status < 500, "{case}");
+            if let Some(name) = foreign.iter().find(|f| body.contains(f.as_str())) {
+                panic!("{case}: the answer names {name}");
+            }
+        }
+        assert_eq!(
+            person_fingerprint(&app, user_id, acme).await,
+            before,
+            "acme's admin reached {email} beyond acme"
+        );
+    }
+    assert!(
+        console.host_info().await.viewer.is_some(),
+        "the operator admin's console session lives on"
+    );
+    eprintln!("person isolation cases: {cases}");
+}

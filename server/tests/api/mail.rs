@@ -32,7 +32,16 @@ impl Mailbox {
         let messages = self.deliver(app).await;
         let last = messages.last().expect("a message");
         let subject = last.lines().find(|l| l.starts_with("Subject:")).expect("subject");
-        subject.rsplit(' ').next().unwrap().trim().to_owned()
+        assert!(
+            !subject.bytes().any(|b| b.is_ascii_digit()),
+            "no code in the subject: {subject}"
+        );
+        unfold(last)
+            .lines()
+            .map(str::trim)
+            .find(|l| l.len() == 6 && l.bytes().all(|b| b.is_ascii_digit()))
+            .expect("a code on a line of its own")
+            .to_owned()
     }
 }
 

@@ -7,6 +7,7 @@ mod smtp_sink;
 
 mod account_actions;
 mod console;
+mod cross_tenant;
 mod edit_user;
 mod enumeration;
 mod hardening;

@@ -19,7 +19,7 @@ pub async fn enrolled(app: &TestApp, label: &str, identifier: &str) -> (Browser,
     let browser = app.browser(label);
     browser.sign_in(identifier, DEMO_PASSWORD).await.unwrap();
     let enrollment: TotpEnrollment = browser
-        .call::<StartTotpEnrollment, _>(&[("password", "")])
+        .call::<StartTotpEnrollment, _>(&[("password", DEMO_PASSWORD)])
         .await
         .unwrap();
     let secret = secret_from_base32(&enrollment.secret).unwrap();
@@ -52,7 +52,17 @@ async fn an_enforcing_workspace_makes_users_enroll_then_asks_for_a_code_each_sig
     let (status, error) = ivy.call::<GetMyAccount, MyAccount>(&[]).await.unwrap_err();
     assert_eq!((status, error.code()), (403, "mfa_enrollment_required"));
 
-    let enrollment: TotpEnrollment = ivy.call::<StartTotpEnrollment, _>(&[("password", "")]).await.unwrap();
+    // The first factor asks for the password again too.
+    let (status, error) = ivy
+        .call::<StartTotpEnrollment, TotpEnrollment>(&[("password", "")])
+        .await
+        .unwrap_err();
+    assert_eq!(status, 422);
+    assert!(!error.field_messages("password").is_empty());
+    let enrollment: TotpEnrollment = ivy
+        .call::<StartTotpEnrollment, _>(&[("password", DEMO_PASSWORD)])
+        .await
+        .unwrap();
     assert!(enrollment.issuer.starts_with("Initech (initech.localhost"));
     assert!(enrollment.otpauth_url.starts_with("otpauth://totp/"));
     assert!(enrollment.qr_png_base64.starts_with("iVBOR"), "a PNG");
@@ -312,7 +322,7 @@ async fn a_configured_key_seals_totp_secrets() {
     .await
     .unwrap();
     let actor = app.actor("bob@acme.test", "acme").await;
-    let enrollment = app::server::services::mfa::start_totp(&state, &actor, String::new())
+    let enrollment = app::server::services::mfa::start_totp(&state, &actor, DEMO_PASSWORD.into())
         .await
         .unwrap();
     let row = mfa_factors::Entity::find_by_id(enrollment.factor_id)

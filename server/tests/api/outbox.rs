@@ -72,7 +72,12 @@ async fn admins_read_the_outbox_page_by_page_and_retry_failed_mail() {
     // Reading a message opens its sealed body, and is audited.
     let newest = first.messages[0].id.to_string();
     let body: OutboxMessageBody = admin.call::<ReadOutboxMessage, _>(&[("id", &newest)]).await.unwrap();
-    assert!(body.subject.starts_with("Your Acme Corp password reset code: "));
+    assert_eq!(body.subject, "Your Acme Corp password reset code");
+    assert!(
+        body.text
+            .lines()
+            .any(|l| l.trim().len() == 6 && l.trim().bytes().all(|b| b.is_ascii_digit()))
+    );
     assert!(body.text.contains("It works for 10 minutes"));
     let reads = audit_log::Entity::find()
         .filter(audit_log::Column::Action.eq("outbox.message_read"))
@@ -138,4 +143,46 @@ async fn only_operator_admins_with_settings_rights_see_the_outbox() {
     assert!(error.message().contains("operator"));
     let (status, _) = list(&app.browser("admin"), "", "").await.unwrap_err();
     assert_eq!(status, 401);
+}
+
+/// With a mail server the bodies are their recipients' alone: codes, links and temporary
+/// passwords cannot be read in the console, while recipient, subject and status can.
+#[tokio::test]
+async fn with_a_mail_server_no_message_body_can_be_read() {
+    let app = spawn_app_with(|state| {
+        let mut config = (*state.config).clone();
+        config.smtp_configured = true;
+        state.config = std::sync::Arc::new(config);
+    })
+    .await;
+    let acme = app.browser("acme");
+    let _: app::types::CodeRequested = acme
+        .call::<RequestPasswordReset, _>(&[("identifier", "bob@acme.test")])
+        .await
+        .unwrap();
+    app::server::services::recovery::handle_reset_requests(&app.state, 10)
+        .await
+        .unwrap();
+    let admin = app.browser("admin");
+    admin.sign_in("admin@demo-msp.test", DEMO_PASSWORD).await.unwrap();
+    let page = list(&admin, "", "").await.unwrap();
+    assert!(page.smtp_configured);
+    let message = page
+        .messages
+        .iter()
+        .find(|m| m.recipient == "bob@acme.test")
+        .expect("the reset code is queued");
+    let subject = message.subject.clone().unwrap_or_default();
+    assert!(subject.contains("password reset code"), "{subject}");
+    assert!(
+        !subject.bytes().any(|b| b.is_ascii_digit()),
+        "the code is not in the subject"
+    );
+    let (status, error) = admin
+        .call::<ReadOutboxMessage, OutboxMessageBody>(&[("id", &message.id.to_string())])
+        .await
+        .unwrap_err();
+    assert_eq!(status, 403);
+    assert!(error.message().contains("sealed"), "{}", error.message());
+    assert_eq!(crate::helpers::audited(&app, "outbox.message_read").await, 0);
 }

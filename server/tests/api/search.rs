@@ -19,7 +19,9 @@ async fn search(app: &TestApp, token: &str, q: &str) -> Vec<String> {
 /// A search of every workspace, or of one (which PostgreSQL answers from another index).
 async fn search_in(app: &TestApp, token: &str, tenant_id: Option<uuid::Uuid>, q: &str) -> Vec<String> {
     let scope = tenant_id.map(|id| format!("&tenantId={id}")).unwrap_or_default();
-    let answer = api_call(app, Method::GET, token, &format!("/users?q={q}&limit=200{scope}"), None).await;
+    let q = reqwest::Url::parse_with_params("http://search.invalid/", [("q", q)]).unwrap();
+    let q = q.query().unwrap();
+    let answer = api_call(app, Method::GET, token, &format!("/users?{q}&limit=200{scope}"), None).await;
     assert_eq!(answer.status, 200, "{}", answer.body);
     let mut emails: Vec<String> = answer.body["users"]
         .as_array()
@@ -187,6 +189,50 @@ async fn user_search_uses_an_index_that_follows_every_change() {
             .await
             .contains(&"pat@partner.test".to_owned())
     );
+}
+
+/// Names are matched in any case, in any alphabet: SQLite's own `lower()` and `LIKE` fold only
+/// ASCII letters, so a search that does not go through the trigram table must not rely on them.
+#[tokio::test]
+async fn names_outside_ascii_are_found_in_either_case() {
+    let app = spawn_app().await;
+    let admin = api_token(&app, "admin@demo-msp.test", "admin").await;
+    let acme = app.tenant_id("acme").await;
+    for (email, name) in [("eu@acme.test", "Élodie Ünal"), ("so@acme.test", "Σοφία Öztürk")] {
+        let invite = serde_json::json!({ "email": email, "displayName": name, "tenantId": acme });
+        let answer = api_call(&app, Method::POST, &admin, "/users", Some(invite)).await;
+        assert_eq!(answer.status, 201, "{}", answer.body);
+    }
+
+    for q in ["élodie", "ÉLODIE", "ünal", "ÜNAL", "Él", "Ün", "e ü"] {
+        assert_eq!(search(&app, &admin, q).await, ["eu@acme.test"], "every workspace, {q}");
+        assert_eq!(
+            search_in(&app, &admin, Some(acme), q).await,
+            ["eu@acme.test"],
+            "acme, {q}"
+        );
+    }
+    for q in ["σοφία", "ΣΟΦΊΑ", "öz", "ÖZTÜRK", "Σ"] {
+        assert_eq!(search(&app, &admin, q).await, ["so@acme.test"], "every workspace, {q}");
+        assert_eq!(
+            search_in(&app, &admin, Some(acme), q).await,
+            ["so@acme.test"],
+            "acme, {q}"
+        );
+    }
+    // Letters are not confused with others, and pattern characters stay literal.
+    for q in ["elodie", "unal", "é*", "[é]", "ü?", "%ü"] {
+        assert_eq!(
+            search(&app, &admin, q).await,
+            Vec::<String>::new(),
+            "every workspace, {q}"
+        );
+        assert_eq!(
+            search_in(&app, &admin, Some(acme), q).await,
+            Vec::<String>::new(),
+            "acme, {q}"
+        );
+    }
 }
 
 /// What a users list filter keeps: the membership, its user, and whether the user has a

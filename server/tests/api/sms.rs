@@ -93,13 +93,13 @@ async fn sms_codes_and_provider_failures() {
     let bob = app.browser("acme");
     bob.sign_in("bob", DEMO_PASSWORD).await.unwrap();
     let (status, error) = bob
-        .call::<StartSmsEnrollment, SmsSent>(&[("phone", "12345"), ("password", "")])
+        .call::<StartSmsEnrollment, SmsSent>(&[("phone", "12345"), ("password", DEMO_PASSWORD)])
         .await
         .unwrap_err();
     assert_eq!(status, 422);
     assert!(!error.field_messages("phone").is_empty());
     let sent: SmsSent = bob
-        .call::<StartSmsEnrollment, _>(&[("phone", "+1 (415) 555-0100"), ("password", "")])
+        .call::<StartSmsEnrollment, _>(&[("phone", "+1 (415) 555-0100"), ("password", DEMO_PASSWORD)])
         .await
         .unwrap();
     assert_eq!(sent.masked_phone, "••• 0100");
@@ -192,7 +192,7 @@ async fn without_a_provider_there_is_no_sms_factor() {
     let bob = app.browser("acme");
     bob.sign_in("bob", DEMO_PASSWORD).await.unwrap();
     let (status, error) = bob
-        .call::<StartSmsEnrollment, SmsSent>(&[("phone", "+14155550100"), ("password", "")])
+        .call::<StartSmsEnrollment, SmsSent>(&[("phone", "+14155550100"), ("password", DEMO_PASSWORD)])
         .await
         .unwrap_err();
     assert_eq!(status, 409);

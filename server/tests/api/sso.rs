@@ -603,3 +603,97 @@ async fn sso_settings_are_checked_audited_and_keep_the_secret_sealed() {
     let config: SsoConfig = admin.call::<GetTenantSso, _>(&[("tenant_id", &acme_id)]).await.unwrap();
     assert_eq!(config.client_id.as_deref(), Some("latchkey-acme"));
 }
+
+/// A workspace's own identity provider speaks for that workspace only: evilcorp's admin points
+/// its SSO at a provider they control, with just-in-time accounts on, and asserts people of
+/// other workspaces and the operator's own admin.
+#[tokio::test]
+async fn a_workspace_provider_cannot_sign_in_or_attach_people_of_other_workspaces() {
+    let app = spawn_app().await;
+    let policy = Policy {
+        jit: true,
+        requires_mfa: false,
+        domains: "",
+    };
+    use_sso(&app, "globex", policy).await;
+    let globex = app.tenant_id("globex").await;
+    for email in ["bob@acme.test", "admin@demo-msp.test"] {
+        let before = user(&app, email).await.unwrap();
+        let browser = app.browser("globex");
+        let outcome = sso_flow(&browser, Some(email)).await;
+        assert!(
+            outcome
+                .location
+                .starts_with("/sign-in?sso_error=account_needs_proof&ref="),
+            "{email}: {}",
+            outcome.location
+        );
+        assert!(browser.host_info().await.viewer.is_none(), "{email}");
+        let attached = memberships::Entity::find()
+            .filter(memberships::Column::UserId.eq(before.id))
+            .filter(memberships::Column::TenantId.eq(globex))
+            .one(&app.state.db)
+            .await
+            .unwrap();
+        assert!(attached.is_none(), "{email} was not attached to globex");
+        assert_eq!(
+            user(&app, email).await.unwrap(),
+            before,
+            "{email}'s account is untouched"
+        );
+        let event = newest_event(&app, "sso_failure").await;
+        assert_eq!(event.detail.as_ref().unwrap()["reason"], "account_needs_proof");
+        assert_eq!(
+            event.user_id, None,
+            "globex's log names no account of another workspace"
+        );
+        assert!(outcome.location.ends_with(&event.reference));
+    }
+    app.browser("acme")
+        .sign_in("bob@acme.test", DEMO_PASSWORD)
+        .await
+        .expect("bob still signs in to acme with his password");
+    let viewer = operator_admin(&app).await.host_info().await.viewer.unwrap();
+    assert_eq!(viewer.mfa_step, None, "nothing gates the admin's console");
+
+    // An invite from globex is not accepted by globex's provider either: bob proves the
+    // account from the emailed link first, and only then does the provider sign him in.
+    let token = api_token(&app, "admin@demo-msp.test", "admin").await;
+    let body = json!({ "email": "bob@acme.test", "displayName": "Bob", "tenantId": globex });
+    let answer = api_call(&app, Method::POST, &token, "/users", Some(body)).await;
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    let outcome = sso_flow(&app.browser("globex"), Some("bob@acme.test")).await;
+    assert!(outcome.location.starts_with("/sign-in?sso_error=account_needs_proof"));
+    assert_eq!(membership_status(&app, "bob@acme.test", "globex").await, "pending");
+    let bob = app.user_id("bob@acme.test").await;
+    let link = api_call(
+        &app,
+        Method::POST,
+        &token,
+        &format!("/users/{bob}/invite/resend"),
+        Some(json!({ "tenantId": globex })),
+    )
+    .await;
+    assert_eq!(link.status, 202, "{}", link.body);
+    let mail = crate::mail::Mailbox::new().deliver(&app).await;
+    let invite = mail
+        .iter()
+        .rev()
+        .find(|m| m.contains("To: bob@acme.test") && m.contains("Globex"))
+        .expect("the invite");
+    let link_token = crate::mail::link_token(invite);
+    let browser = app.browser("globex");
+    let _: () = browser
+        .call::<app::api::AcceptInvite, _>(&[
+            ("token", link_token.as_str()),
+            ("password", DEMO_PASSWORD),
+            ("confirm", ""),
+        ])
+        .await
+        .expect("bob proves the account with its password");
+    assert_eq!(sso_flow(&browser, Some("bob@acme.test")).await.location, "/");
+    assert!(
+        user(&app, "bob@acme.test").await.unwrap().password_hash.is_some(),
+        "acme still signs in with it"
+    );
+}

@@ -3,7 +3,7 @@
 //! writes its audit row in the transaction of the change, and ends sessions where DESIGN.md
 //! says so (lock and MFA reset).
 
-use super::access::require;
+use super::access::{require, require_whole_person};
 use super::events::{self, NewEvent};
 use super::roles::may_hold;
 use super::roles::permission::{USERS_MANAGE, USERS_SUPPORT};
@@ -101,7 +101,7 @@ pub async fn reset_cooldown(
     Ok(())
 }
 
-/// "Lock Account": no sign-in here until an admin unlocks it; every session ends.
+/// "Lock Account": no sign-in here until an admin unlocks it; the sessions on this host end.
 pub async fn lock(
     state: &AppState,
     actor: &Actor,
@@ -141,7 +141,9 @@ pub async fn lock(
     };
     let txn = super::begin(&state.db).await?;
     save_status(&txn, &target, MembershipStatus::Locked, Some(reason.clone()), now).await?;
-    let ended = sessions::revoke_all_for_user(&txn, user_id).await?;
+    // The lock is this membership's: the person's sessions on other hosts are not this
+    // workspace's to end.
+    let ended = sessions::revoke_for_user_in_tenant(&txn, user_id, tenant_id).await?;
     let event = NewEvent {
         event_type: SecurityEventType::AccountLock,
         user_id: Some(user_id),
@@ -197,7 +199,10 @@ pub async fn unlock(
 }
 
 /// "Reset MFA": factors removed at the chosen level, any cooldown cleared, sessions end, the
-/// user is told; the next sign-in sets MFA up again where it is enforced.
+/// user is told; the next sign-in sets MFA up again where it is enforced. The user level takes
+/// every factor of the person, so it needs authority over all their workspaces and ends their
+/// sessions everywhere; the org level takes the factors set up on this workspace and ends the
+/// sessions on its host. With nothing to reset nothing happens: 409, no session ends, no email.
 pub async fn reset_mfa(
     state: &AppState,
     actor: &Actor,
@@ -207,13 +212,50 @@ pub async fn reset_mfa(
 ) -> Result<(), AppError> {
     require(actor, USERS_SUPPORT, tenant_id)?;
     let target = target(&state.db, user_id, tenant_id).await?;
+    if level == MfaResetLevel::User {
+        require_whole_person(&state.db, actor, USERS_SUPPORT, &target).await?;
+    }
     let now = state.clock.now();
     let txn = super::begin(&state.db).await?;
-    let mut doomed = mfa_factors::Entity::delete_many().filter(mfa_factors::Column::UserId.eq(user_id));
-    if level == MfaResetLevel::Org {
-        doomed = doomed.filter(mfa_factors::Column::EnrolledTenantId.eq(tenant_id));
+    let factors_of_level = || {
+        let mut factors = mfa_factors::Entity::find().filter(mfa_factors::Column::UserId.eq(user_id));
+        if level == MfaResetLevel::Org {
+            factors = factors.filter(mfa_factors::Column::EnrolledTenantId.eq(tenant_id));
+        }
+        factors
+    };
+    let confirmed = factors_of_level()
+        .filter(mfa_factors::Column::ConfirmedAt.is_not_null())
+        .count(&txn)
+        .await
+        .map_err(db_error)?;
+    let codes = match level {
+        MfaResetLevel::User => recovery_codes::Entity::find()
+            .filter(recovery_codes::Column::UserId.eq(user_id))
+            .count(&txn)
+            .await
+            .map_err(db_error)?,
+        MfaResetLevel::Org => 0,
+    };
+    if confirmed == 0 && codes == 0 {
+        return Err(AppError::conflict(match level {
+            MfaResetLevel::User => "There is nothing to reset: MFA is not set up for this user.",
+            MfaResetLevel::Org => "There is nothing to reset: no sign-in method was set up for this workspace.",
+        }));
     }
-    let factors = doomed.exec(&txn).await.map_err(db_error)?.rows_affected;
+    let doomed: Vec<Uuid> = factors_of_level()
+        .all(&txn)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(|f| f.id)
+        .collect();
+    mfa_factors::Entity::delete_many()
+        .filter(mfa_factors::Column::Id.is_in(doomed))
+        .exec(&txn)
+        .await
+        .map_err(db_error)?;
+    let factors = confirmed;
     let left = mfa_factors::Entity::find()
         .filter(mfa_factors::Column::UserId.eq(user_id))
         .filter(mfa_factors::Column::ConfirmedAt.is_not_null())
@@ -230,7 +272,10 @@ pub async fn reset_mfa(
     if status_now(&target, now) == MembershipStatus::Cooldown || target.membership.mfa_failed_attempts > 0 {
         save_status(&txn, &target, MembershipStatus::Active, None, now).await?;
     }
-    let ended = sessions::revoke_all_for_user(&txn, user_id).await?;
+    let ended = match level {
+        MfaResetLevel::User => sessions::revoke_all_for_user(&txn, user_id).await?,
+        MfaResetLevel::Org => sessions::revoke_for_user_in_tenant(&txn, user_id, tenant_id).await?,
+    };
     let event = NewEvent {
         event_type: SecurityEventType::MfaReset,
         user_id: Some(user_id),

@@ -287,6 +287,7 @@ pub fn viewer(user: &user_rows::Model, role: &roles::Model, mfa_step: Option<Mfa
         display_name: user.display_name.clone(),
         role_name: role.name.clone(),
         must_change_password: user.must_change_password,
+        has_password: user.password_hash.is_some(),
         mfa_step,
         impersonation: None,
     }

@@ -2,7 +2,7 @@
 //! pages, and removing a user by email. Every read is limited to what the caller may see: an
 //! operator admin sees every workspace, a tenant admin only their own.
 
-use super::access::require;
+use super::access::{person_reach, require};
 use super::roles::permission::{USERS_MANAGE, USERS_READ, USERS_SUPPORT};
 use super::{audit, db_error, diagnosis, email_change, one_time, sessions, temporary_passwords};
 use crate::AppError;
@@ -11,10 +11,12 @@ use crate::server::entities::one_time_secrets::SecretPurpose;
 use crate::server::entities::{memberships, mfa_factors, recovery_codes, roles, tenants, users};
 use crate::server::{Actor, AppState, RequestMeta};
 use crate::types::{
-    DEFAULT_PAGE, MAX_PAGE, MembershipDetail, MembershipStatus, MfaFactorSummary, MfaState, RemovedUser, RoleSummary,
-    SignInMode, StatusCounts, TenantKind, TenantRef, UserDetail, UserListQuery, UserPage, UserRow, UserSessionRow,
+    DEFAULT_PAGE, MAX_PAGE, MembershipDetail, MembershipStatus, MfaFactorSummary, MfaState, PersonReach, RemovedUser,
+    RoleSummary, SignInMode, StatusCounts, TenantKind, TenantRef, UserDetail, UserListQuery, UserPage, UserRow,
+    UserSessionRow,
 };
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::extension::sqlite::SqliteExpr;
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, LikeExpr, Order, Query, UnionType};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, JoinType, PaginatorTrait,
@@ -75,6 +77,23 @@ pub fn contains_pattern(q: Option<&str>) -> Result<Option<String>, AppError> {
 
 pub fn like(pattern: &str) -> LikeExpr {
     LikeExpr::new(pattern).escape('\\')
+}
+
+/// A lowercased search text as an SQLite `GLOB` pattern that matches it anywhere in text whose
+/// ASCII letters are lowercase, whatever the case of its other letters. SQLite's `lower()` and
+/// `LIKE` fold only ASCII, so `é` becomes `[éÉ]`; `*`, `?` and `[` are taken literally.
+fn sqlite_contains_glob(text: &str) -> String {
+    let mut pattern = String::from("*");
+    for c in text.chars() {
+        let mut upper = c.to_uppercase();
+        match (upper.next(), upper.next()) {
+            _ if matches!(c, '*' | '?' | '[') => pattern.extend(['[', c, ']']),
+            (Some(u), None) if !c.is_ascii() && u != c => pattern.extend(['[', c, u, ']']),
+            _ => pattern.push(c),
+        }
+    }
+    pattern.push('*');
+    pattern
 }
 
 /// Keyset cursors: the sort key of the last row of a page, opaque to clients.
@@ -161,6 +180,8 @@ pub struct UserSearch {
 ///   matches in every workspace cost (220 ms for a surname shared by 62,000 people of a million),
 ///   so a small workspace's members are compared one by one instead, from the index that ends in
 ///   `search_text`. A trigram index needs three characters; shorter searches compare every row.
+///   Those comparisons are a `GLOB` that names both cases of each letter beyond ASCII
+///   ([`sqlite_contains_glob`]); the trigram table folds every alphabet itself.
 pub fn user_search(backend: DbBackend, q: Option<&str>, reach: SearchReach) -> Result<Option<UserSearch>, AppError> {
     let Some(pattern) = contains_pattern(q)? else {
         return Ok(None);
@@ -169,27 +190,35 @@ pub fn user_search(backend: DbBackend, q: Option<&str>, reach: SearchReach) -> R
     let through_fts = backend == DbBackend::Sqlite
         && text.chars().count() >= 3
         && reach != (SearchReach::OneWorkspace { small: true });
-    if matches!(reach, SearchReach::OneWorkspace { .. }) && !through_fts {
+    if through_fts {
+        let phrase = format!("\"{}\"", text.replace('"', "\"\""));
         return Ok(Some(UserSearch {
-            condition: Condition::all()
-                .add(Expr::col((memberships::Entity, Alias::new("search_text"))).like(like(&pattern))),
+            condition: Condition::all().add(Expr::cust_with_values(
+                r#""users"."search_id" IN (SELECT rowid FROM users_search WHERE users_search MATCH ?)"#,
+                [phrase],
+            )),
+            reads_users: true,
+        }));
+    }
+    // Every text compared here has its letters lowercased: emails and usernames are stored so,
+    // names pass through `lower()` (in `search_text` too).
+    let contains = |text_expr: Expr| match backend {
+        DbBackend::Sqlite => text_expr.glob(sqlite_contains_glob(&text)),
+        _ => text_expr.like(like(&pattern)),
+    };
+    if matches!(reach, SearchReach::OneWorkspace { .. }) {
+        return Ok(Some(UserSearch {
+            condition: Condition::all().add(contains(Expr::col((memberships::Entity, Alias::new("search_text"))))),
             reads_users: false,
         }));
     }
-    let condition = if through_fts {
-        let phrase = format!("\"{}\"", text.replace('"', "\"\""));
-        Condition::all().add(Expr::cust_with_values(
-            r#""users"."search_id" IN (SELECT rowid FROM users_search WHERE users_search MATCH ?)"#,
-            [phrase],
-        ))
-    } else {
-        Condition::any()
-            .add(Expr::col((users::Entity, users::Column::Email)).like(like(&pattern)))
-            .add(Expr::col((users::Entity, users::Column::Username)).like(like(&pattern)))
-            .add(Func::lower(Expr::col((users::Entity, users::Column::DisplayName))).like(like(&pattern)))
-    };
     Ok(Some(UserSearch {
-        condition,
+        condition: Condition::any()
+            .add(contains(Expr::col((users::Entity, users::Column::Email))))
+            .add(contains(Expr::col((users::Entity, users::Column::Username))))
+            .add(contains(
+                Func::lower(Expr::col((users::Entity, users::Column::DisplayName))).into(),
+            )),
         reads_users: true,
     }))
 }
@@ -202,7 +231,7 @@ struct UserFilters {
 }
 
 fn user_filters(
-    backend: DbBackend,
+    (backend, operator): (DbBackend, bool),
     scope: Option<Uuid>,
     query: &UserListQuery,
     plan: SqlitePlan,
@@ -231,6 +260,14 @@ fn user_filters(
             // count of one workspace reads no factor.
             DbBackend::Sqlite => Expr::col((memberships::Entity, Alias::new("user_mfa_enrolled"))).eq(true),
             _ => Expr::exists(member_has_confirmed_factor()),
+        };
+        // A workspace's own admins see a pending invitee as not enrolled: factors set up
+        // elsewhere would tell them the address already had an account.
+        let enrolled = match operator {
+            true => enrolled,
+            false => memberships::Column::Status
+                .ne(MembershipStatus::Pending.as_str())
+                .and(enrolled),
         };
         condition = condition.add(match mfa {
             MfaState::Enrolled => enrolled,
@@ -327,7 +364,8 @@ pub async fn list_page(
         (Some(counts), DbBackend::Sqlite) => SqlitePlan::new(counts, scope, query, limit),
         _ => SqlitePlan::default(),
     };
-    let filters = user_filters(backend, scope, query, plan)?;
+    let operator = actor.tenant.kind == TenantKind::Operator.as_str();
+    let filters = user_filters((backend, operator), scope, query, plan)?;
     let status_expr = memberships::effective_status_expr(now);
 
     let mut rows = joined(backend)
@@ -436,16 +474,25 @@ pub async fn list_page(
 
     let users = page
         .into_iter()
-        .map(|r| UserRow {
-            mfa_enrolled: facts.get(&r.user_id).is_some_and(|f| f.mfa_enrolled),
-            membership_count: facts
-                .get(&r.user_id)
-                .map_or(1, |f| u32::try_from(f.membership_count).unwrap_or(u32::MAX)),
+        .map(|r| {
+            let status = r.status.parse().unwrap_or(MembershipStatus::Disabled);
+            let fact = facts.get(&r.user_id);
+            let reach = person_reach(
+                actor,
+                status,
+                fact.map_or(1, |f| Ord::max(f.membership_count, 1) as u64),
+            );
+            (r, status, reach, fact.is_some_and(|f| f.mfa_enrolled))
+        })
+        .map(|(r, status, reach, mfa_enrolled)| UserRow {
+            // As the MFA filter reads it (see `user_filters`).
+            mfa_enrolled: mfa_enrolled && reach != PersonReach::Invited,
+            reach,
             sso: r.tenant_kind != TenantKind::Operator.as_str() && r.sign_in_mode == SignInMode::Sso.as_str(),
-            status: r.status.parse().unwrap_or(MembershipStatus::Disabled),
+            status,
             user_id: r.user_id,
             email: r.email,
-            username: r.username,
+            username: r.username.filter(|_| reach != PersonReach::Invited),
             display_name: r.display_name,
             tenant_id: r.tenant_id,
             tenant_slug: r.tenant_slug,
@@ -736,14 +783,26 @@ pub async fn detail(state: &AppState, actor: &Actor, user_id: Uuid) -> Result<Us
         .map_err(db_error)?
         .ok_or_else(|| AppError::not_found("No such user."))?;
     let visible = visible_memberships(db, actor, user_id, USERS_READ).await?;
-    let factors: Vec<MfaFactorSummary> = mfa_factors::Entity::find()
+    let all_memberships = memberships::Entity::find()
+        .filter(memberships::Column::UserId.eq(user.id))
+        .count(db)
+        .await
+        .map_err(db_error)?;
+    // A tenant admin sees one membership; an operator admin sees them all.
+    let reach = person_reach(actor, visible[0].0.status_at(now), all_memberships);
+    let whole = reach.refusal().is_none();
+    let confirmed_factors = mfa_factors::Entity::find()
         .filter(mfa_factors::Column::UserId.eq(user.id))
         .filter(mfa_factors::Column::ConfirmedAt.is_not_null())
         .order_by_asc(mfa_factors::Column::CreatedAt)
         .all(db)
         .await
-        .map_err(db_error)?
+        .map_err(db_error)?;
+    // Sign-in here asks for any factor of the person, so the diagnosis counts them all.
+    let has_factor = !confirmed_factors.is_empty() && reach != PersonReach::Invited;
+    let factors: Vec<MfaFactorSummary> = confirmed_factors
         .into_iter()
+        .filter(|f| whole || f.enrolled_tenant_id == Some(actor.tenant.id))
         .map(|f| MfaFactorSummary {
             id: f.id,
             kind: f.kind,
@@ -751,11 +810,9 @@ pub async fn detail(state: &AppState, actor: &Actor, user_id: Uuid) -> Result<Us
             created_at: f.created_at,
         })
         .collect();
-    let all_memberships = memberships::Entity::find()
-        .filter(memberships::Column::UserId.eq(user.id))
-        .count(db)
-        .await
-        .map_err(db_error)?;
+    // The person's own facts, told to an admin of every workspace of theirs; a pending invitee
+    // reads as a new account to the workspace that invited them.
+    let invited = reach == PersonReach::Invited;
     let identifiers: Vec<&str> = [Some(user.email.as_str()), user.username.as_deref()]
         .into_iter()
         .flatten()
@@ -784,11 +841,11 @@ pub async fn detail(state: &AppState, actor: &Actor, user_id: Uuid) -> Result<Us
             cooldown_until: membership.cooldown_until,
             invite_expires_at,
             identifier_locked_until: diagnosis::identifier_lock(db, tenant.id, &identifiers, now).await?,
-            has_password: user.password_hash.is_some(),
-            must_change_password: user.must_change_password,
+            has_password: user.password_hash.is_some() && !invited,
+            must_change_password: user.must_change_password && !invited,
             temporary_password_expired: temporary_passwords::expired(db, &user, tenant.id, now).await?,
-            several_workspaces: all_memberships > 1,
-            has_factor: !factors.is_empty(),
+            several_workspaces: reach.several_workspaces(),
+            has_factor,
         };
         access.extend(diagnosis::problems(&facts, now));
         memberships.push(MembershipDetail {
@@ -818,32 +875,42 @@ pub async fn detail(state: &AppState, actor: &Actor, user_id: Uuid) -> Result<Us
             None => None,
         };
         let url = state.config.workspace_url(&home.slug);
+        // Another workspace is named only to an admin of it.
+        let tried = tried.filter(|t| require(actor, USERS_READ, t.id).is_ok());
         access.push(diagnosis::wrong_host_problem(home, url, tried.as_ref(), at));
     }
-    let recovery_codes_left = recovery_codes::Entity::find()
-        .filter(recovery_codes::Column::UserId.eq(user.id))
-        .filter(recovery_codes::Column::UsedAt.is_null())
-        .count(db)
-        .await
-        .map_err(db_error)?;
+    let recovery_codes_left = match whole {
+        true => Some(
+            recovery_codes::Entity::find()
+                .filter(recovery_codes::Column::UserId.eq(user.id))
+                .filter(recovery_codes::Column::UsedAt.is_null())
+                .count(db)
+                .await
+                .map_err(db_error)?,
+        ),
+        false => None,
+    };
     let live_sessions = sessions::list_for_user(db, user.id, now).await?;
-    let active_sessions = live_sessions.len() as u64;
     let sessions = session_rows(db, &visible, live_sessions).await?;
-    let pending_email = email_change::pending(db, user.id, now).await?;
+    let pending_email = match whole {
+        true => email_change::pending(db, user.id, now).await?,
+        false => None,
+    };
     Ok(UserDetail {
         id: user.id,
         email: user.email,
-        username: user.username,
+        username: user.username.filter(|_| !invited),
         display_name: user.display_name,
-        secondary_email: user.secondary_email,
-        phone: user.phone,
-        has_password: user.password_hash.is_some(),
-        password_changed_at: user.password_changed_at,
-        must_change_password: user.must_change_password,
+        secondary_email: user.secondary_email.filter(|_| !invited),
+        phone: user.phone.filter(|_| !invited),
+        has_password: user.password_hash.is_some() && !invited,
+        password_changed_at: user.password_changed_at.filter(|_| whole),
+        must_change_password: user.must_change_password && !invited,
         memberships,
         factors,
         recovery_codes_left,
-        active_sessions,
+        active_sessions: sessions.len() as u64,
+        reach,
         sessions,
         access,
         pending_email,
@@ -998,7 +1065,7 @@ pub async fn remove_by_email(
         user_id: user.id,
         email: user.email,
         removed_from,
-        user_deleted,
+        user_deleted: Some(user_deleted).filter(|_| actor.tenant.kind == TenantKind::Operator.as_str()),
     })
 }
 
@@ -1094,6 +1161,15 @@ mod tests {
         assert_eq!(contains_pattern(Some("  ")).unwrap(), None);
         assert!(contains_pattern(Some(&"x".repeat(101))).is_err());
         assert!(contains_pattern(Some("a\u{0}b")).is_err());
+    }
+
+    #[test]
+    fn sqlite_search_pattern_matches_either_case_and_nothing_else() {
+        assert_eq!(sqlite_contains_glob("élo ü"), "*[éÉ]lo [üÜ]*");
+        assert_eq!(sqlite_contains_glob("σς"), "*[σΣ][ςΣ]*");
+        // No one-letter capital for `ß`; digits and ASCII are themselves.
+        assert_eq!(sqlite_contains_glob("ß9a"), "*ß9a*");
+        assert_eq!(sqlite_contains_glob("*?[]%_"), "*[*][?][[]]%_*");
     }
 
     #[test]

@@ -39,16 +39,21 @@ async fn target(state: &AppState, actor: &Actor, user_id: Uuid) -> Result<(users
         .into_iter()
         .filter_map(|(m, t)| Some((m, t?)))
         .collect();
-    // The email is the user's everywhere: only someone who manages every one of their
-    // workspaces may change it.
-    for (_, tenant) in &homes {
-        require(actor, USERS_MANAGE, tenant.id)?;
-    }
     homes.sort_by_key(|(m, t)| (m.status != MembershipStatus::Active.as_str(), t.name.clone()));
-    let (_, home) = homes
+    // The email is the user's everywhere: only someone with authority over every one of their
+    // workspaces may change it. Checked through a workspace the actor can see, so a person of
+    // other workspaces only is "not found".
+    let (membership, home) = homes
         .into_iter()
-        .next()
+        .find(|(_, t)| !matches!(require(actor, USERS_MANAGE, t.id), Err(AppError::NotFound { .. })))
         .ok_or_else(|| AppError::not_found("No such user."))?;
+    let target = super::users::Target {
+        tenant: home,
+        user,
+        membership,
+    };
+    super::access::require_whole_person(&state.db, actor, USERS_MANAGE, &target).await?;
+    let super::users::Target { tenant: home, user, .. } = target;
     Ok((user, home))
 }
 

@@ -18,7 +18,7 @@ use crate::server::entities::{memberships, tenants, users};
 use crate::server::mail::{Block, compose};
 use crate::server::{Actor, AppState, Realm, RequestMeta};
 use crate::types::{
-    AccessLink, InviteInfo, InviteOutcome, InviteRequest, MembershipStatus, SecurityEventType, SignInMode, TenantKind,
+    AccessLink, InviteInfo, InviteOutcome, InviteRequest, MembershipStatus, SecurityEventType, TenantKind,
 };
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
@@ -37,8 +37,23 @@ fn link_expired() -> AppError {
     )
 }
 
-fn is_sso(tenant: &tenants::Model) -> bool {
-    tenant.kind != TenantKind::Operator.as_str() && tenant.sign_in_mode == SignInMode::Sso.as_str()
+/// The invitee already has an account: a password, or a membership of another workspace.
+/// Such a person proves the account is theirs; nobody else may set it up for them.
+pub(super) async fn has_account_elsewhere(
+    db: &impl ConnectionTrait,
+    user: &users::Model,
+    tenant_id: Uuid,
+) -> Result<bool, AppError> {
+    if user.password_hash.is_some() {
+        return Ok(true);
+    }
+    let other = memberships::Entity::find()
+        .filter(memberships::Column::UserId.eq(user.id))
+        .filter(memberships::Column::TenantId.ne(tenant_id))
+        .one(db)
+        .await
+        .map_err(db_error)?;
+    Ok(other.is_some())
 }
 
 /// The role an invite grants: a built-in role that may be held in this kind of workspace.
@@ -75,7 +90,7 @@ async fn invited_role(
 async fn issue_link(
     db: &impl ConnectionTrait,
     state: &AppState,
-    purpose: SecretPurpose,
+    (purpose, supersedes): (SecretPurpose, &[SecretPurpose]),
     target: (&users::Model, &tenants::Model),
     created_by: Uuid,
     now: DateTime<Utc>,
@@ -87,7 +102,7 @@ async fn issue_link(
     let secret = NewSecret {
         id: Uuid::now_v7(),
         purpose,
-        supersedes: LINK_PURPOSES,
+        supersedes,
         user_id: user.id,
         tenant_id: tenant.id,
         secret_hash: secret_hash(&token),
@@ -168,7 +183,6 @@ pub async fn invite(
         .one(&txn)
         .await
         .map_err(db_error)?;
-    let existing_user = existing.is_some();
     let user = match existing {
         Some(user) => {
             if user_service::membership(&txn, user.id, tenant.id).await?.is_some() {
@@ -198,43 +212,16 @@ pub async fn invite(
                 .map_err(|e| conflict_or_db_error(e, &email_used))?
         }
     };
-    // Someone who can already sign in (a password, or an SSO workspace) just gains access;
-    // anyone else sets up their account from the link.
-    let ready = user.password_hash.is_some() && !is_sso(&tenant);
-    let status = if ready {
-        MembershipStatus::Active
-    } else {
-        MembershipStatus::Pending
-    };
+    // Always pending, whoever the address belongs to: a person who already has an account
+    // proves it is theirs from the emailed link, and the answer is the same as for a new one.
+    let status = MembershipStatus::Pending;
     super::users::new_membership((&user, tenant.id), role.id, status, now)
         .insert(&txn)
         .await
         .map_err(|e| conflict_or_db_error(e, &email_used))?;
-
-    let invite_expires_at = if ready {
-        let url = state.config.workspace_url(&tenant.slug);
-        let notice = compose(
-            &user.email,
-            format!("You now have access to {}", tenant.name),
-            &[
-                Block::Text(format!(
-                    "{} gave you access to {} as {}. Sign in with your usual Latchkey password at:",
-                    actor.user.display_name, tenant.name, role.name
-                )),
-                Block::Link {
-                    label: "Sign in",
-                    url: &url,
-                },
-            ],
-        );
-        outbox::enqueue_email(&txn, &state.cipher, Some(tenant.id), &notice, now).await?;
-        None
-    } else {
-        let (url, expires_at) =
-            issue_link(&txn, state, SecretPurpose::Invite, (&user, &tenant), actor.user.id, now).await?;
-        email_invite(&txn, state, actor, (&user, &tenant), &url, now).await?;
-        Some(expires_at)
-    };
+    let purpose = (SecretPurpose::Invite, LINK_PURPOSES);
+    let (url, expires_at) = issue_link(&txn, state, purpose, (&user, &tenant), actor.user.id, now).await?;
+    email_invite(&txn, state, actor, (&user, &tenant), &url, now).await?;
     audit::record(
         &txn,
         state.clock.as_ref(),
@@ -250,7 +237,6 @@ pub async fn invite(
                 "email": user.email,
                 "role": role.name,
                 "status": status.as_str(),
-                "existing_user": existing_user,
             })),
         },
     )
@@ -260,8 +246,7 @@ pub async fn invite(
         user_id: user.id,
         tenant_id: tenant.id,
         status,
-        existing_user,
-        invite_expires_at,
+        invite_expires_at: Some(expires_at),
     })
 }
 
@@ -298,7 +283,15 @@ async fn new_link(
     let now = state.clock.now();
     let txn = super::begin(&state.db).await?;
     let pair = (&target.user, &target.tenant);
-    let (url, expires_at) = issue_link(&txn, state, purpose, pair, actor.user.id, now).await?;
+    // An access link never works for a person who already has an account (see `link_holder`);
+    // it is made all the same, so the answer tells the admin nothing, but it leaves the
+    // emailed invite working.
+    let supersedes =
+        match purpose == SecretPurpose::AccessLink && has_account_elsewhere(&txn, &target.user, tenant_id).await? {
+            true => &[SecretPurpose::AccessLink][..],
+            false => LINK_PURPOSES,
+        };
+    let (url, expires_at) = issue_link(&txn, state, (purpose, supersedes), pair, actor.user.id, now).await?;
     let action = if purpose == SecretPurpose::Invite {
         email_invite(&txn, state, actor, pair, &url, now).await?;
         "user.invite_resent"
@@ -331,7 +324,6 @@ pub async fn resend(
         user_id,
         tenant_id,
         status: MembershipStatus::Pending,
-        existing_user: true,
         invite_expires_at: Some(link.expires_at),
     })
 }
@@ -388,7 +380,9 @@ pub async fn revoke(
             target_id: Some(user_id.to_string()),
             tenant_id: Some(tenant_id),
             before: Some(json!({ "email": target.user.email, "status": "pending" })),
-            after: Some(json!({ "user_removed": user_removed })),
+            // Whether the person went too is not told: it would say whether they had an
+            // account elsewhere.
+            after: None,
         },
     )
     .await?;
@@ -396,7 +390,8 @@ pub async fn revoke(
     Ok(())
 }
 
-/// The live link behind `token` on this workspace, with its pending invitee.
+/// The live link behind `token` on this workspace, with its pending invitee. An access link
+/// (which an admin holds) is worth nothing for a person who already has an account.
 async fn link_holder(
     state: &AppState,
     realm: &Realm,
@@ -415,43 +410,85 @@ async fn link_holder(
     if target.status() != MembershipStatus::Pending || secret.failed_attempts >= MAX_PASSWORD_FAILURES {
         return Err(link_expired());
     }
+    if secret.purpose == SecretPurpose::AccessLink.as_str()
+        && has_account_elsewhere(&state.db, &target.user, realm.tenant.id).await?
+    {
+        return Err(link_expired());
+    }
     Ok((secret, target))
+}
+
+/// How the invitee accepts: by choosing a password (a new account), by proving an account they
+/// already have (its password, and a code where it has a second factor), or through the
+/// workspace's SSO (a new account invited to an SSO workspace).
+enum Acceptance {
+    ChoosePassword,
+    ProveAccount { needs_code: bool },
+    Sso,
+}
+
+async fn acceptance(state: &AppState, target: &Target) -> Result<Acceptance, AppError> {
+    if has_account_elsewhere(&state.db, &target.user, target.tenant.id).await? {
+        let needs_code = !super::mfa::confirmed_factors(&state.db, target.user.id)
+            .await?
+            .is_empty();
+        return Ok(Acceptance::ProveAccount { needs_code });
+    }
+    Ok(match target.signs_in_with_sso() {
+        true => Acceptance::Sso,
+        false => Acceptance::ChoosePassword,
+    })
 }
 
 /// What the Accept invite page shows. A link of another workspace is worth nothing here.
 pub async fn info(state: &AppState, realm: &Realm, token: &str) -> Result<InviteInfo, AppError> {
     let (secret, target) = link_holder(state, realm, token).await?;
+    let acceptance = acceptance(state, &target).await?;
     Ok(InviteInfo {
         tenant_name: target.tenant.name.clone(),
         email: target.user.email.clone(),
         display_name: target.user.display_name.clone(),
         expires_at: secret.expires_at,
-        sso: target.signs_in_with_sso(),
-        has_password: target.user.password_hash.is_some(),
+        sso: matches!(acceptance, Acceptance::Sso),
+        has_password: matches!(acceptance, Acceptance::ProveAccount { .. }),
+        needs_code: matches!(acceptance, Acceptance::ProveAccount { needs_code: true }),
     })
 }
 
+/// What the invitee enters on the Accept invite page.
+pub struct Answer {
+    pub password: String,
+    pub confirm: String,
+    /// A code of the account's second factor, when it has one.
+    pub code: Option<String>,
+}
+
 /// Accepts an invite: a new user chooses their password (under the same rules as every other
-/// password); someone who already has one confirms it. The membership becomes Active.
+/// password); someone who already has an account proves it is theirs with its password and,
+/// where it has one, its second factor. The membership becomes Active.
 pub async fn accept(
     state: &AppState,
     realm: &Realm,
     meta: &RequestMeta,
     token: &str,
-    password: String,
-    confirm: String,
+    answer: Answer,
 ) -> Result<(), AppError> {
     let (secret, target) = link_holder(state, realm, token).await?;
     let secret_id = secret.id;
-    if target.signs_in_with_sso() {
-        return Err(AppError::forbidden(
-            "This workspace signs in with SSO: there is no password to choose. Use \"Continue with SSO\" on the sign-in page.",
-        ));
-    }
     let user = &target.user;
-    let new_hash = match &user.password_hash {
-        Some(stored) => {
-            let password = SignInPassword::parse(password)
+    let new_hash = match acceptance(state, &target).await? {
+        Acceptance::Sso => {
+            return Err(AppError::forbidden(
+                "This workspace signs in with SSO: there is no password to choose. Use \"Continue with SSO\" on the sign-in page.",
+            ));
+        }
+        Acceptance::ProveAccount { needs_code } => {
+            let Some(stored) = &user.password_hash else {
+                return Err(AppError::forbidden(
+                    "Your account signs in with SSO elsewhere and has no password to prove it here. Ask your administrator.",
+                ));
+            };
+            let password = SignInPassword::parse(answer.password)
                 .map_err(|_| AppError::invalid("password", "Enter your current password."))?;
             if !state.hasher.verify(Some(stored), password.expose()).await?.matches {
                 one_time::count_failure(&state.db, secret_id).await?;
@@ -460,13 +497,23 @@ pub async fn accept(
                     "That is not your password. Use \"Forgot password?\" on the sign-in page if you lost it.",
                 ));
             }
+            if needs_code {
+                let code = answer.code.unwrap_or_default();
+                if code.trim().is_empty() {
+                    return Err(AppError::invalid(
+                        "code",
+                        "Enter a code from your authenticator app, or one of your recovery codes.",
+                    ));
+                }
+                super::mfa::prove_second_factor(state, &target, meta, &code).await?;
+            }
             None
         }
-        None => {
-            if password != confirm {
+        Acceptance::ChoosePassword => {
+            if answer.password != answer.confirm {
                 return Err(AppError::invalid("confirm", "The two passwords are not the same."));
             }
-            let password = NewPassword::parse(password, &super::recovery::user_inputs(user))?;
+            let password = NewPassword::parse(answer.password, &super::recovery::user_inputs(user))?;
             Some(state.hasher.hash(password.expose()).await?)
         }
     };
@@ -476,6 +523,7 @@ pub async fn accept(
         return Err(link_expired());
     }
     one_time::supersede(&txn, user.id, target.tenant.id, LINK_PURPOSES, now).await?;
+    let password_set = new_hash.is_some();
     if let Some(hash) = new_hash {
         let mut active: users::ActiveModel = user.clone().into();
         active.password_hash = Set(Some(hash));
@@ -496,7 +544,7 @@ pub async fn accept(
             user_id: Some(user.id),
             tenant_id: Some(target.tenant.id),
             identifier: None,
-            detail: json!({ "password_set": user.password_hash.is_none() }),
+            detail: json!({ "password_set": password_set }),
         },
     )
     .await?;

@@ -317,6 +317,43 @@ pub async fn verify(
     if actor.mfa_step != Some(MfaStep::Verify) {
         return Err(AppError::conflict("This session needs no code."));
     }
+    check_code(state, actor, meta, input).await?;
+    let txn = super::begin(&state.db).await?;
+    let cookie = mark_session_verified(&txn, state, actor).await?;
+    txn.commit().await.map_err(db_error)?;
+    Ok(cookie)
+}
+
+/// A person proving, outside a session, that a second factor of theirs is in their hands (an
+/// invite to one more workspace): the same checks, counting and cooldown as at sign-in, on the
+/// membership of `target`.
+pub(super) async fn prove_second_factor(
+    state: &AppState,
+    target: &super::users::Target,
+    meta: &RequestMeta,
+    input: &str,
+) -> Result<(), AppError> {
+    let role = crate::server::entities::roles::Entity::find_by_id(target.membership.role_id)
+        .one(&state.db)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(AppError::internal)?;
+    let actor = Actor {
+        user: target.user.clone(),
+        membership: target.membership.clone(),
+        role,
+        tenant: target.tenant.clone(),
+        session_id: None,
+        token_id: None,
+        mfa_step: Some(MfaStep::Verify),
+        impersonator_id: None,
+    };
+    check_code(state, &actor, meta, input).await
+}
+
+/// Checks a TOTP, texted or recovery code of the actor's, under the membership's cooldown; a
+/// wrong one is counted, a right one clears the count.
+async fn check_code(state: &AppState, actor: &Actor, meta: &RequestMeta, input: &str) -> Result<(), AppError> {
     let shape = parse_code(input)?;
     let db = &state.db;
     let now = state.clock.now();
@@ -348,16 +385,13 @@ pub async fn verify(
         };
         return Err(record_failure(state, actor, meta, json!({ "factor": factor })).await?);
     }
-    let txn = super::begin(db).await?;
-    let cookie = mark_session_verified(&txn, state, actor).await?;
     memberships::Entity::update_many()
         .col_expr(memberships::Column::MfaFailedAttempts, Expr::value(0))
         .filter(memberships::Column::Id.eq(actor.membership.id))
-        .exec(&txn)
+        .exec(db)
         .await
         .map_err(db_error)?;
-    txn.commit().await.map_err(db_error)?;
-    Ok(cookie)
+    Ok(())
 }
 
 enum TotpCheck {
@@ -483,22 +517,26 @@ pub(super) async fn new_recovery_codes(
     Ok(codes)
 }
 
+/// Changes to one's own sign-in methods: never while an admin impersonates the user (the
+/// admin would hold the factor), nor on a session still owing its MFA code.
 pub(super) fn may_manage_factors(actor: &Actor) -> Result<(), AppError> {
+    super::impersonation::refuse_while_impersonating(actor)?;
     match actor.mfa_step {
         Some(MfaStep::Verify) => Err(AppError::auth(AuthFailure::MfaRequired)),
         _ => Ok(()),
     }
 }
 
-/// Adding a factor to an account that has one needs the password again, so a stolen session
-/// cannot plant a factor of its own; the first factor (often asked for by enforcement right
-/// after the password) does not.
+/// How recently an account without a password must have signed in through its workspace's
+/// SSO to change its sign-in methods: the provider's sign-in is its only proof.
+pub const FRESH_SIGN_IN: Duration = Duration::minutes(5);
+
+/// Adding any factor, the first one included, needs the password again, so a stolen or
+/// borrowed session cannot plant a factor of its own that then gates every workspace of the
+/// person.
 pub(super) async fn may_add_factor(state: &AppState, actor: &Actor, password: String) -> Result<(), AppError> {
     may_manage_factors(actor)?;
-    if !confirmed_factors(&state.db, actor.user.id).await?.is_empty() {
-        require_password(state, actor, password).await?;
-    }
-    Ok(())
+    reauthenticate(state, actor, password).await
 }
 
 /// "Set up MFA": a new authenticator secret, unconfirmed until its first code.
@@ -665,8 +703,26 @@ pub(super) async fn finish_enrollment(
     Ok((RecoveryCodes { codes }, cookie))
 }
 
-/// Re-authentication for changes to one's own factors.
-async fn require_password(state: &AppState, actor: &Actor, password: String) -> Result<(), AppError> {
+/// Re-authentication for changes to one's own factors: the password where the account has
+/// one; otherwise (an account that signs in through SSO) a session that signed in through the
+/// provider within [`FRESH_SIGN_IN`].
+async fn reauthenticate(state: &AppState, actor: &Actor, password: String) -> Result<(), AppError> {
+    if actor.user.password_hash.is_none() {
+        let fresh = match actor.session_id {
+            Some(id) => crate::server::entities::sessions::Entity::find_by_id(id)
+                .one(&state.db)
+                .await
+                .map_err(db_error)?
+                .is_some_and(|s| state.clock.now() - s.created_at <= FRESH_SIGN_IN),
+            None => false,
+        };
+        return match fresh {
+            true => Ok(()),
+            false => Err(AppError::forbidden(
+                "For your security, sign out and sign in again with single sign-on, then make this change within 5 minutes.",
+            )),
+        };
+    }
     let password = crate::domain::SignInPassword::parse(password)
         .map_err(|_| AppError::invalid("password", "Enter your password."))?;
     let verification = state
@@ -709,7 +765,7 @@ pub async fn remove_factor(
     password: String,
 ) -> Result<(), AppError> {
     may_manage_factors(actor)?;
-    require_password(state, actor, password).await?;
+    reauthenticate(state, actor, password).await?;
     let db = &state.db;
     let factors = confirmed_factors(db, actor.user.id).await?;
     if !factors.iter().any(|f| f.id == factor_id) {
@@ -752,7 +808,7 @@ pub async fn regenerate_recovery_codes(
     password: String,
 ) -> Result<RecoveryCodes, AppError> {
     may_manage_factors(actor)?;
-    require_password(state, actor, password).await?;
+    reauthenticate(state, actor, password).await?;
     let db = &state.db;
     if confirmed_factors(db, actor.user.id).await?.is_empty() {
         return Err(AppError::conflict(

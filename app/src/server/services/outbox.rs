@@ -264,6 +264,14 @@ pub async fn read(
     id: Uuid,
 ) -> Result<OutboxMessageBody, AppError> {
     require_operator(actor, SETTINGS_MANAGE)?;
+    // With a mail transport, every message reaches its recipient: its body (codes, links,
+    // temporary passwords) is theirs alone. Without one (a demo) the outbox is the only way
+    // a message gets anywhere, so an operator admin may read it, audited.
+    if state.config.smtp_configured {
+        return Err(AppError::forbidden(
+            "Message bodies stay sealed while a mail server delivers them: they may carry live codes and links. The list shows the recipient, subject, status, tries and last error.",
+        ));
+    }
     let row = find(state, id).await?;
     let email = open(&state.cipher, &row).ok_or_else(|| {
         tracing::error!(message_id = %row.id, "outbox message could not be decrypted");

@@ -46,11 +46,12 @@ async fn recoverable_account(
         return Ok(None);
     };
     let membership = super::users::membership(db, user.id, realm.tenant.id).await?;
-    let allowed = membership.is_some_and(|m| {
-        matches!(
-            m.status.parse::<MembershipStatus>(),
-            Ok(MembershipStatus::Active | MembershipStatus::Locked | MembershipStatus::Cooldown)
-        )
+    // A person invited here who already has a password (from another workspace) may reset it
+    // through their mailbox to prove the account is theirs and accept the invite.
+    let allowed = membership.is_some_and(|m| match m.status.parse::<MembershipStatus>() {
+        Ok(MembershipStatus::Active | MembershipStatus::Locked | MembershipStatus::Cooldown) => true,
+        Ok(MembershipStatus::Pending) => user.password_hash.is_some(),
+        _ => false,
     });
     Ok(allowed.then_some(user))
 }
@@ -183,7 +184,8 @@ async fn send_code(
     let tenant = &realm.tenant.name;
     let email = compose(
         &user.email,
-        format!("Your {tenant} password reset code: {code}"),
+        // Not in the subject: the outbox lists subjects, and phones show them on a locked screen.
+        format!("Your {tenant} password reset code"),
         &[
             Block::Text(format!(
                 "Someone asked to reset the password of {} on {tenant} ({url}). Your code is:",
@@ -522,6 +524,7 @@ pub async fn change_password(
     password: String,
     confirm: String,
 ) -> Result<(), AppError> {
+    super::impersonation::refuse_while_impersonating(actor)?;
     let current = crate::domain::SignInPassword::parse(current)
         .map_err(|_| AppError::invalid("current", "Enter your current password."))?;
     let verification = state
@@ -576,6 +579,8 @@ pub async fn send_reset_link(
     let db = &state.db;
     let super::users::Target { tenant, user, .. } = {
         let target = super::users::target(db, user_id, tenant_id).await?;
+        // The password is the person's in every workspace of theirs.
+        super::access::require_whole_person(db, actor, USERS_SUPPORT, &target).await?;
         if target.signs_in_with_sso() {
             return Err(AppError::conflict(
                 "Password reset is not available: this account signs in with SSO.",

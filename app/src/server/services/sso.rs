@@ -622,7 +622,24 @@ async fn sign_in(
             SsoFailureReason::UnknownAccount,
             json!({ "email": identity.email.as_str(), "sub": identity.subject }),
         );
-        return Ok(Err((user.map(|u| u.id), failure)));
+        // The event names no account: it is this workspace's to read.
+        return Ok(Err((None, failure)));
+    }
+    // A workspace's provider speaks for that workspace only: it may make a new account, or
+    // sign in a member who has accepted this workspace, but never attach an account that
+    // exists beyond it (another workspace's member, the operator's staff, or a password of its
+    // own) until the person has proved it is theirs through the emailed invite.
+    if let Some(existing) = &user
+        && membership
+            .as_ref()
+            .is_none_or(|m| m.status == MembershipStatus::Pending.as_str())
+        && super::invites::has_account_elsewhere(db, existing, tenant.id).await?
+    {
+        let failure = Failure::new(
+            SsoFailureReason::AccountNeedsProof,
+            json!({ "email": identity.email.as_str(), "sub": identity.subject }),
+        );
+        return Ok(Err((None, failure)));
     }
     if let Some(m) = &membership {
         match m.status.parse::<MembershipStatus>().ok() {

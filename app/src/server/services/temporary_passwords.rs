@@ -2,22 +2,21 @@
 //! characters, shown once to the admin, valid 24 hours, changed at the first sign-in. Refused
 //! for a user of more than one workspace (one password would open them all) and for SSO.
 
-use super::access::require;
+use super::access::{require, require_whole_person};
 use super::events::{self, NewEvent};
 use super::one_time::{self, NewSecret};
 use super::roles::permission::USERS_SUPPORT;
 use super::{audit, db_error, outbox, recovery, sessions};
 use crate::domain::NewPassword;
 use crate::server::crypto::random_readable;
-use crate::server::entities::memberships;
 use crate::server::entities::one_time_secrets::SecretPurpose;
 use crate::server::entities::users;
 use crate::server::mail::{Block, compose};
 use crate::server::{Actor, AppState, Realm, RequestMeta};
-use crate::types::{MembershipStatus, SecurityEventType, TemporaryPassword};
+use crate::types::{MembershipStatus, PersonReach, SecurityEventType, TemporaryPassword};
 use crate::{AppError, AuthFailure};
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -39,12 +38,7 @@ pub async fn generate(
     require(actor, USERS_SUPPORT, tenant_id)?;
     let db = &state.db;
     let target = super::users::target(db, user_id, tenant_id).await?;
-    let workspaces = memberships::Entity::find()
-        .filter(memberships::Column::UserId.eq(user_id))
-        .count(db)
-        .await
-        .map_err(db_error)?;
-    if workspaces > 1 {
+    if require_whole_person(db, actor, USERS_SUPPORT, &target).await? == PersonReach::WholeShared {
         return Err(unavailable(
             "this user belongs to more than one workspace. Send a reset password link instead.",
         ));
