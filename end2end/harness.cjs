@@ -111,6 +111,18 @@ async function startLatchkey() {
       }
       throw new Error(`no mail to ${to}`);
     },
+    // Waits for a message to `to` whose text contains `needle`, and returns its text.
+    async mailWith(to, needle, ms = 20000) {
+      const until = Date.now() + ms;
+      while (Date.now() < until) {
+        const files = fs.existsSync(mailDir) ? fs.readdirSync(mailDir).filter((f) => f.endsWith('.eml')).sort() : [];
+        const found = files.map((f) => fs.readFileSync(path.join(mailDir, f), 'utf8'))
+          .filter((t) => t.includes(`To: ${to}`) && t.includes(needle));
+        if (found.length > 0) return found[found.length - 1];
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error(`no mail to ${to} with ${needle}`);
+    },
     async stop() {
       child.kill('SIGTERM');
       smtp.kill('SIGTERM');

@@ -1,6 +1,7 @@
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { useLatchkey, screenshot, signIn, checkAccessibility } = require('./harness.cjs');
+const crypto = require('node:crypto');
+const { useLatchkey, screenshot, signIn, checkAccessibility, DEMO_PASSWORD } = require('./harness.cjs');
 
 const env = useLatchkey();
 
@@ -100,7 +101,7 @@ test('a temporary password signs in once and must be replaced before anything el
   await context.close();
 });
 
-test('Settings > Outbox lists the mail with its status and opens a message', async () => {
+test('Settings > Outbox lists the mail with its status; with a mail server the bodies stay sealed', async () => {
   const { context, page } = await newPage(1000);
   await page.goto(env.latchkey.url('admin', '/sign-in'));
   await signIn(page, 'admin@demo-msp.test');
@@ -110,14 +111,62 @@ test('Settings > Outbox lists the mail with its status and opens a message', asy
   assert.match(await page.getByTestId('delivery').innerText(), /delivered by SMTP/);
   const rows = page.getByTestId('outbox-row');
   assert.ok(await rows.count() >= 3, 'invites and notices are listed');
+  assert.match(await page.getByTestId('delivery').innerText(), /Bodies stay sealed/);
   await page.getByTestId('outbox-row').filter({ hasText: 'nina@acme.test' }).getByText('sent').first().waitFor();
-  await page.getByTestId('outbox-row').filter({ hasText: 'You are invited to Acme Corp' }).first()
-    .getByRole('button', { name: 'Open' }).click();
-  await page.getByTestId('message-view').waitFor();
-  assert.match(await page.getByTestId('message-view').innerText(), /accept-invite#token=/);
+  assert.equal(await page.getByRole('button', { name: 'Open' }).count(), 0, 'no body can be opened');
   await screenshot(page, 'outbox');
   await checkAccessibility(page, 'Outbox');
   await page.getByRole('tab', { name: /Failed/ }).click();
   await page.getByTestId('empty').waitFor();
+  await context.close();
+});
+
+// RFC 6238 TOTP (SHA-1, 6 digits, 30 s) for a base32 secret.
+function totp(base32, at = Date.now()) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of base32.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 30000)));
+  const mac = crypto.createHmac('sha1', key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 15;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1000000).padStart(6, '0');
+}
+
+test('a person who already has an account proves it, password and code, to join one more workspace', async () => {
+  // Ivy (Initech) sets up an authenticator first, in her browser.
+  const { context, page } = await newPage(1000);
+  await page.goto(env.latchkey.url('initech', '/sign-in'));
+  await signIn(page, 'ivy');
+  await page.getByTestId('mfa-enroll').waitFor();
+  await page.getByLabel(/Your password/).fill(DEMO_PASSWORD);
+  await page.getByRole('button', { name: 'Set up authenticator app' }).click();
+  const secret = await page.getByTestId('totp-secret').innerText();
+  await page.getByLabel('Code from the app').fill(totp(secret));
+  await page.getByRole('button', { name: 'Confirm' }).click();
+  await page.getByTestId('recovery-codes').waitFor();
+
+  // Acme's admin invites her: the answer is the one any new address gets.
+  const owner = env.latchkey.cli(['token', 'create', '--email', 'owner@acme.test', '--tenant', 'acme']);
+  const invited = await env.latchkey.api('POST', '/users', owner, { email: 'ivy@initech.test', displayName: 'Ivy' });
+  assert.equal(invited.status, 201, JSON.stringify(invited.body));
+  assert.equal(invited.body.status, 'pending');
+  assert.equal(invited.body.existingUser, undefined);
+  const link = linkIn(await env.latchkey.mailWith('ivy@initech.test', 'invited to Acme Corp'));
+  await page.goto(link);
+  await page.getByRole('heading', { name: 'Join Acme Corp' }).waitFor();
+  await page.getByTestId('invite-code').waitFor();
+  await page.getByLabel('Your password').fill(DEMO_PASSWORD);
+  await page.getByTestId('invite-code').fill('000000' === totp(secret) ? '111111' : '000000');
+  await page.getByRole('button', { name: 'Accept invite' }).click();
+  await page.getByTestId('error').waitFor();
+  await screenshot(page, 'invite-existing-account');
+  await checkAccessibility(page, 'Accept invite with an existing account');
+  await page.getByTestId('invite-code').fill(totp(secret, Date.now() + 30000));
+  await page.getByRole('button', { name: 'Accept invite' }).click();
+  await page.getByRole('heading', { name: 'Sign in to Acme Corp' }).waitFor();
+  await signIn(page, 'ivy@initech.test');
+  await page.getByTestId('mfa-verify').waitFor();
   await context.close();
 });

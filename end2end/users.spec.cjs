@@ -139,7 +139,7 @@ test('support cannot change roles; a tenant admin sees only their workspace', as
     assert.match(text, /also used outside this workspace/, name);
     assert.doesNotMatch(text, /Globex|globex/, name);
   }
-  assert.equal(await shared.menu.getByRole('menuitem', { name: 'Lock Account' }).isDisabled(), false);
+  assert.equal(await shared.menu.getByRole('menuitem', { name: 'Lock Account', exact: true }).isDisabled(), false);
   await screenshot(own, 'users-tenant-admin-shared-person');
   await own.keyboard.press('Escape');
   await tenant.close();

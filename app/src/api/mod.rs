@@ -155,7 +155,7 @@ pub async fn get_account_words(token: String) -> Result<Vec<String>, AppError> {
         let actor =
             auth::require_session_allowing_password_change(&ctx.state, &ctx.realm, &ctx.meta, ctx.session_token())
                 .await?;
-        return Ok(recovery::words_for_user(&actor.user));
+        return Ok(recovery::words_for_user(&actor.user, &actor.tenant));
     }
     recovery::words_for_ticket(&ctx.state, &ctx.realm, &token).await
 }

@@ -182,6 +182,21 @@ impl DisplayName {
         Ok(Self(value.to_owned()))
     }
 
+    /// A name an identity provider sent: characters a typed name may not hold (controls, line
+    /// breaks, bidi overrides, zero-width marks) are taken out, runs of spaces become one, and
+    /// it is cut to 100 characters; then the same rules as a typed name. `None` when nothing is
+    /// left.
+    pub fn from_provider(input: &str) -> Option<Self> {
+        let kept: String = input
+            .chars()
+            .map(|c| if c.is_whitespace() { ' ' } else { c })
+            .filter(|c| !crate::domain::is_forbidden_char(*c))
+            .collect();
+        let words: Vec<&str> = kept.split_whitespace().collect();
+        let name: String = words.join(" ").chars().take(100).collect();
+        Self::parse(&name).ok()
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -230,6 +245,16 @@ impl PhoneNumber {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_from_identity_providers_follow_the_typed_rules() {
+        let from = |raw: &str| DisplayName::from_provider(raw).map(|n| n.as_str().to_owned());
+        assert_eq!(from("  Ada\n Lovelace\t").as_deref(), Some("Ada Lovelace"));
+        assert_eq!(from("Eve\u{202E}gnp.exe").as_deref(), Some("Evegnp.exe"));
+        assert_eq!(from("Zero\u{200B}Width\u{0007}").as_deref(), Some("ZeroWidth"));
+        assert_eq!(from(&"n".repeat(300)).map(|n| n.chars().count()), Some(100));
+        assert_eq!(from("\u{202E}\n\t "), None);
+    }
 
     #[test]
     fn email_is_normalised() {

@@ -7,9 +7,9 @@ mod reference;
 pub use identifiers::{DisplayName, Email, Identifier, PhoneNumber, Slug, Username};
 #[cfg(feature = "ssr")]
 pub use password::NewPassword;
-#[cfg(feature = "strength")]
-pub use password::password_strength;
 pub use password::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, PasswordStrength, SignInPassword};
+#[cfg(feature = "strength")]
+pub use password::{account_words, password_strength};
 pub use reference::SupportReference;
 
 /// True for characters no name, email or identifier may hold: controls, and the Unicode

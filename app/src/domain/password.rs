@@ -91,6 +91,11 @@ pub fn password_strength(password: &str, user_inputs: &[&str]) -> PasswordStreng
         Some(format!("Use at most {PASSWORD_MAX_CHARS} characters."))
     } else if password.contains('\u{FFFD}') {
         Some("The password could not be read. Type it again.".to_owned())
+    } else if built_from(password, user_inputs) {
+        Some(
+            "This password is made of your account's details (name, email, username or workspace) and numbers or symbols: add words of your own."
+                .to_owned(),
+        )
     } else if score < MIN_SCORE {
         Some(match warning {
             Some(w) => format!(
@@ -116,6 +121,69 @@ pub fn password_strength(password: &str, user_inputs: &[&str]) -> PasswordStreng
     }
 }
 
+/// Whether the password is nothing but the account's own words with digits and symbols around
+/// them (`margaret.hamilton2026`, `apollo-guidance-2026`): take every word out, longest first,
+/// and see whether any letter is left.
+#[cfg(feature = "strength")]
+fn built_from(password: &str, account_words: &[&str]) -> bool {
+    let mut rest = password.to_lowercase();
+    let mut words: Vec<String> = account_words
+        .iter()
+        .map(|w| w.to_lowercase())
+        .filter(|w| w.chars().count() >= 3)
+        .collect();
+    words.sort_by_key(|w| std::cmp::Reverse(w.len()));
+    let mut took_any = false;
+    for word in &words {
+        if rest.contains(word.as_str()) {
+            rest = rest.replace(word.as_str(), " ");
+            took_any = true;
+        }
+    }
+    took_any && !rest.chars().any(char::is_alphabetic)
+}
+
+/// The words a new password may not be built from (docs/design.md, "password blocklist"): the
+/// email and its parts (the local part split on `. _ - +`, the domain's name and its parts), the
+/// username, the display name's words, the workspace's name, its words and its slug, and the
+/// product's name. Lowercased, without repeats.
+pub fn account_words(
+    email: &str,
+    username: Option<&str>,
+    display_name: &str,
+    (workspace_name, workspace_slug): (&str, &str),
+) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
+    let mut add = |word: &str| {
+        let word = word.trim().to_lowercase();
+        if !word.is_empty() && !words.contains(&word) {
+            words.push(word);
+        }
+    };
+    add(email);
+    let (local, domain) = email.rsplit_once('@').unwrap_or((email, ""));
+    add(local);
+    local.split(['.', '_', '-', '+']).for_each(&mut add);
+    // The domain's name: every label but the last (`apollo-guidance` of `apollo-guidance.test`).
+    let labels: Vec<&str> = domain.split('.').collect();
+    for label in labels.iter().take(labels.len().saturating_sub(1)) {
+        add(label);
+        label.split('-').for_each(&mut add);
+    }
+    if let Some(username) = username {
+        add(username);
+        username.split(['.', '_', '-', '+']).for_each(&mut add);
+    }
+    add(display_name);
+    display_name.split_whitespace().for_each(&mut add);
+    add(workspace_name);
+    workspace_name.split_whitespace().for_each(&mut add);
+    add(workspace_slug);
+    workspace_slug.split('-').for_each(&mut add);
+    add("latchkey");
+    words
+}
+
 #[cfg(feature = "ssr")]
 /// A password that may be set: 12 to 128 characters of any Unicode, not common, breached or
 /// built from the account's own details (DESIGN.md, "password length", "password blocklist").
@@ -123,8 +191,9 @@ pub struct NewPassword(String);
 
 #[cfg(feature = "ssr")]
 impl NewPassword {
-    pub fn parse(input: String, user_inputs: &[&str]) -> Result<Self, AppError> {
-        match password_strength(&input, user_inputs).problem {
+    pub fn parse(input: String, account_words: &[String]) -> Result<Self, AppError> {
+        let words: Vec<&str> = account_words.iter().map(String::as_str).collect();
+        match password_strength(&input, &words).problem {
             Some(problem) => Err(AppError::invalid("password", problem)),
             None => Ok(Self(input)),
         }
@@ -155,6 +224,42 @@ mod new_password_tests {
     }
 
     #[test]
+    fn passwords_built_from_the_account_are_refused_with_the_reason() {
+        let words = account_words(
+            "margaret.hamilton@apollo-guidance.test",
+            Some("mhamilton"),
+            "Margaret Hamilton",
+            ("Apollo Guidance", "apollo"),
+        );
+        for word in [
+            "margaret",
+            "hamilton",
+            "apollo-guidance",
+            "apollo",
+            "guidance",
+            "mhamilton",
+            "latchkey",
+        ] {
+            assert!(words.iter().any(|w| w == word), "{word} in {words:?}");
+        }
+        for built in [
+            "margaret.hamilton2026",
+            "apollo-guidance-2026",
+            "Hamilton.Margaret!!99",
+            "latchkey-apollo-2026",
+            "mhamilton_2026_2026",
+        ] {
+            let error = NewPassword::parse(built.into(), &words).unwrap_err();
+            assert!(
+                error.field_messages("password")[0].contains("account's details"),
+                "{built}: {error:?}"
+            );
+        }
+        // Words of one's own beside them are fine.
+        assert!(NewPassword::parse("margaret plants violet quartz lanterns".into(), &words).is_ok());
+    }
+
+    #[test]
     fn common_passwords_are_refused_with_a_reason() {
         for common in ["password1234", "qwertyuiop123", "123456789012", "iloveyou1234"] {
             let error = NewPassword::parse(common.into(), &[]).unwrap_err();
@@ -167,7 +272,8 @@ mod new_password_tests {
 
     #[test]
     fn the_accounts_own_details_make_a_password_weak() {
-        assert!(NewPassword::parse("bob@acme.test2024".into(), &["bob@acme.test", "Bob Builder"]).is_err());
+        let words = ["bob@acme.test".to_owned(), "Bob Builder".to_owned()];
+        assert!(NewPassword::parse("bob@acme.test2024".into(), &words).is_err());
     }
 
     #[test]

@@ -125,7 +125,17 @@ async fn an_invite_is_emailed_accepted_on_its_host_and_works_once() {
         ("Acme Corp", "nina@acme.test", false, false)
     );
     let words: Vec<String> = acme.call::<GetAccountWords, _>(&[("token", &token)]).await.unwrap();
-    assert_eq!(words, ["nina@acme.test", "Nina New", "nina"]);
+    for word in [
+        "nina@acme.test",
+        "nina new",
+        "nina",
+        "acme",
+        "acme corp",
+        "corp",
+        "latchkey",
+    ] {
+        assert!(words.iter().any(|w| w == word), "{word} in {words:?}");
+    }
 
     // Bad passwords change nothing.
     for (password, confirm, field) in [

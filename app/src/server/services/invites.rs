@@ -513,7 +513,8 @@ pub async fn accept(
             if answer.password != answer.confirm {
                 return Err(AppError::invalid("confirm", "The two passwords are not the same."));
             }
-            let password = NewPassword::parse(answer.password, &super::recovery::user_inputs(user))?;
+            let words = super::recovery::user_inputs(user, &target.tenant);
+            let password = NewPassword::parse(answer.password, &words)?;
             Some(state.hasher.hash(password.expose()).await?)
         }
     };

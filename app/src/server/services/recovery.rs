@@ -342,13 +342,14 @@ fn ticket_expired() -> AppError {
     )
 }
 
-/// The account's own words, which make a password weak when it contains them.
-pub(crate) fn user_inputs(user: &users::Model) -> [&str; 3] {
-    [
-        user.email.as_str(),
-        user.display_name.as_str(),
-        user.username.as_deref().unwrap_or_default(),
-    ]
+/// The account's own words on `workspace`, which a new password may not be built from.
+pub(crate) fn user_inputs(user: &users::Model, workspace: &tenants::Model) -> Vec<String> {
+    crate::domain::account_words(
+        &user.email,
+        user.username.as_deref(),
+        &user.display_name,
+        (&workspace.name, &workspace.slug),
+    )
 }
 
 /// The live ticket and its account, if `token` is one for this workspace.
@@ -400,16 +401,12 @@ pub async fn words_for_ticket(state: &AppState, realm: &Realm, token: &str) -> R
         .await
         .map_err(db_error)?
         .ok_or_else(ticket_expired)?;
-    Ok(words_for_user(&user))
+    Ok(user_inputs(&user, &realm.tenant))
 }
 
-/// The signed-in user's own words, for the strength meter.
-pub fn words_for_user(user: &users::Model) -> Vec<String> {
-    user_inputs(user)
-        .iter()
-        .filter(|w| !w.is_empty())
-        .map(|w| (*w).to_owned())
-        .collect()
+/// The signed-in user's own words on their workspace, for the strength meter.
+pub fn words_for_user(user: &users::Model, workspace: &tenants::Model) -> Vec<String> {
+    user_inputs(user, workspace)
 }
 
 /// Sets the new password with a ticket: every session ends, MFA stays, the user is told by email.
@@ -427,7 +424,7 @@ pub async fn complete(
     if password != confirm {
         return Err(AppError::invalid("confirm", "The two passwords are not the same."));
     }
-    let password = NewPassword::parse(password, &user_inputs(&user))?;
+    let password = NewPassword::parse(password, &user_inputs(&user, &realm.tenant))?;
     let admin_reset = secret.created_by_user_id.is_some();
     if !admin_reset && user.password_changed_at.is_some_and(|t| now - t < MIN_PASSWORD_AGE) {
         return Err(too_recent());
@@ -537,7 +534,7 @@ pub async fn change_password(
     if password != confirm {
         return Err(AppError::invalid("confirm", "The two passwords are not the same."));
     }
-    let password = NewPassword::parse(password, &user_inputs(&actor.user))?;
+    let password = NewPassword::parse(password, &user_inputs(&actor.user, &realm.tenant))?;
     let now = state.clock.now();
     if actor
         .user

@@ -11,7 +11,7 @@ use super::events::{self, NewEvent};
 use super::roles::permission::{TENANTS_MANAGE, TENANTS_READ};
 use super::{audit, db_error, one_time, sessions, setup, users};
 use crate::AppError;
-use crate::domain::Email;
+use crate::domain::{DisplayName, Email};
 use crate::server::entities::{memberships, tenants, users as user_rows};
 use crate::server::{Actor, AppState, Realm, RequestMeta};
 use crate::types::{
@@ -500,7 +500,7 @@ pub async fn finish(
 /// Who the provider says signed in, once every check on its answer has passed.
 struct Identity {
     email: Email,
-    name: Option<String>,
+    name: Option<DisplayName>,
     subject: String,
     issuer: String,
 }
@@ -583,11 +583,11 @@ async fn verified_identity(
             json!({ "email": email.as_str(), "allowed_domains": domains }),
         ));
     }
+    // The same rules as a name typed in the console.
     let name = claims
         .name()
         .and_then(|n| n.get(None))
-        .map(|n| n.to_string())
-        .filter(|n| !n.trim().is_empty());
+        .and_then(|n| DisplayName::from_provider(n.as_str()));
     Ok(Identity {
         email,
         name,
@@ -666,11 +666,10 @@ async fn sign_in(
         Some(user) => user,
         None => {
             provisioned = true;
-            let display_name = identity
-                .name
-                .clone()
-                .map(|n| n.chars().take(100).collect())
-                .unwrap_or_else(|| identity.email.as_str().split('@').next().unwrap_or_default().to_owned());
+            let display_name = match &identity.name {
+                Some(name) => name.as_str().to_owned(),
+                None => identity.email.as_str().split('@').next().unwrap_or_default().to_owned(),
+            };
             users::new_account(identity.email.as_str(), None, display_name, now)
                 .insert(&txn)
                 .await

@@ -182,7 +182,7 @@ pub async fn replace(
     if password != confirm {
         return Err(AppError::invalid("confirm", "The two passwords are not the same."));
     }
-    let new_password = NewPassword::parse(password, &recovery::user_inputs(user))?;
+    let new_password = NewPassword::parse(password, &recovery::user_inputs(user, &realm.tenant))?;
     if state
         .hasher
         .verify(user.password_hash.as_deref(), new_password.expose())
