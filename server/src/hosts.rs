@@ -40,7 +40,15 @@ pub async fn resolve_workspace(State(state): State<AppState>, mut request: Reque
             error_page(&error)
         }
     };
-    let host = match request.headers().get(header::HOST).map(|h| h.to_str()) {
+    // One workspace per request, named once: a second Host header, or an absolute-form target
+    // naming another authority than the Host header, could make a proxy and Latchkey disagree
+    // about which workspace is meant.
+    let mut named = request.headers().get_all(header::HOST).iter();
+    let (first, second) = (named.next(), named.next());
+    if second.is_some() {
+        return refuse(AppError::bad_request("The request names more than one Host."));
+    }
+    let host = match first.map(|h| h.to_str()) {
         Some(Ok(host)) => host.to_owned(),
         None => match request.uri().authority() {
             Some(authority) => authority.as_str().to_owned(),
@@ -48,6 +56,15 @@ pub async fn resolve_workspace(State(state): State<AppState>, mut request: Reque
         },
         Some(Err(_)) => return refuse(AppError::bad_request("The Host header is missing or malformed.")),
     };
+    if request
+        .uri()
+        .authority()
+        .is_some_and(|authority| !authority.as_str().eq_ignore_ascii_case(&host))
+    {
+        return refuse(AppError::bad_request(
+            "The request's target names another host than its Host header.",
+        ));
+    }
     let realm = match hosts::resolve(&state.db, &host, &state.config.base_domain).await {
         Ok(realm) => realm,
         Err(error) => return refuse(error),

@@ -51,11 +51,27 @@ pub fn server_fn_error(error: &AppError) -> Response {
 
 const PAGE_STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f5f6f8;color:#1d2330;display:grid;place-items:center;min-height:100vh;margin:0}main{background:#fff;padding:2.5rem 3rem;border-radius:12px;box-shadow:0 2px 12px #0001;max-width:32rem}h1{font-size:1.4rem;margin-top:0}p{line-height:1.5}code{background:#eef0f4;padding:.1rem .3rem;border-radius:4px;white-space:nowrap}";
 
+/// The error pages' own policy: nothing loads, and their one stylesheet is allowed by its hash
+/// (the app's policy, `style-src 'self'`, would leave them unstyled).
+static PAGE_POLICY: std::sync::LazyLock<HeaderValue> = std::sync::LazyLock::new(|| {
+    use base64::Engine;
+    use sha2::Digest;
+    let digest = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(PAGE_STYLE.as_bytes()));
+    HeaderValue::from_str(&format!(
+        "default-src 'none'; style-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ))
+    .expect("the policy is ASCII")
+});
+
 fn page(status: StatusCode, title: &str, text: &str) -> Response {
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{title} · Latchkey</title><style>{PAGE_STYLE}</style></head><body><main><h1>{title}</h1><p>{text}</p></main></body></html>"
     );
-    (status, Html(html)).into_response()
+    let mut response = (status, Html(html)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, PAGE_POLICY.clone());
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// The answer for a host that names no workspace. It names no tenant, so it reveals nothing.

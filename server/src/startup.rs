@@ -95,7 +95,19 @@ async fn load_key(
 
 /// Runs a server function with the app state in its context, and gives a failed one the status
 /// its `AppError` names (server_fn answers every error with 500).
+/// The registered server functions' paths (registration happens in [`build_router`], before
+/// the first request).
+static SERVER_FN_PATHS: std::sync::LazyLock<std::collections::HashSet<String>> = std::sync::LazyLock::new(|| {
+    leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path.to_owned())
+        .collect()
+});
+
 async fn server_fn_handler(State(state): State<AppState>, request: Request<Body>) -> Response {
+    // An unknown path is a plain 404: the framework's own answer explains its routing.
+    if !SERVER_FN_PATHS.contains(request.uri().path()) {
+        return crate::http_errors::json_error(&AppError::not_found("Not found."), None);
+    }
     let response = leptos_axum::handle_server_fns_with_context(move || provide_context(state.clone()), request)
         .await
         .into_response();
@@ -267,14 +279,15 @@ pub fn build_router(state: AppState, site_dir: &Path) -> Router {
         .nest("/api/v1", rest)
         .route(sso::START_PATH, get(crate::sso::start))
         .route(sso::CALLBACK_PATH, get(crate::sso::callback))
-        .route_layer(no_store)
-        .merge(docs)
+        .route_layer(no_store.clone())
+        .merge(Router::from(docs).layer(no_store.clone()))
         .fallback_service(spa)
         .layer(middleware::from_fn_with_state(state.clone(), resolve_workspace));
     let x_request_id = HeaderName::from_static("x-request-id");
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route_layer(no_store)
         .merge(workspace_routes)
         .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
         .layer(middleware::from_fn(payload_too_large))

@@ -15,10 +15,10 @@ pub trait CsvColumns {
     fn record(&self) -> Vec<String>;
 }
 
-/// A spreadsheet runs a cell that starts with one of these as a formula; a leading `'` makes it
-/// text (CSV injection).
+/// A spreadsheet runs a cell that starts with one of these as a formula, the fullwidth forms
+/// too in some locales; a leading `'` makes it text (CSV injection).
 pub fn neutralise(cell: String) -> String {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r', '＝', '＋', '－', '＠']) {
         format!("'{cell}")
     } else {
         cell
@@ -92,5 +92,13 @@ mod tests {
         let out = encode(&[Row("=HYPERLINK(\"x\")", "plain, with comma"), Row("-1", "ok")], true);
         let text = String::from_utf8(out).unwrap();
         assert_eq!(text, "a,b\n\"'=HYPERLINK(\"\"x\"\")\",\"plain, with comma\"\n'-1,ok\n");
+    }
+
+    #[test]
+    fn fullwidth_formula_starts_are_neutralised_too() {
+        for cell in ["＝1+1", "＋1", "－1", "＠SUM(A1)"] {
+            assert_eq!(neutralise(cell.to_owned()), format!("'{cell}"));
+        }
+        assert_eq!(neutralise("Zoë".to_owned()), "Zoë");
     }
 }

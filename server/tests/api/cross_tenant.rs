@@ -10,7 +10,7 @@ use app::api::{
     StartTotpEnrollment,
 };
 use app::server::Clock;
-use app::server::entities::{memberships, mfa_factors, recovery_codes, sessions, tenants, users};
+use app::server::entities::{memberships, mfa_factors, recovery_codes, sessions, users};
 use app::server::services::mfa::code_at;
 use app::types::{AccessLink, InviteInfo, RecoveryCodes, TotpEnrollment};
 use reqwest::Method;
@@ -20,19 +20,6 @@ use uuid::Uuid;
 
 const ATTACKER_PASSWORD: &str = "attacker chosen passphrase 77";
 const OWNER_PASSWORD: &str = "umbrella owner real passphrase 12";
-
-/// Globex signs in with SSO in the demo; these attacks need a password workspace beside acme.
-async fn globex_with_passwords(app: &TestApp) {
-    let globex = app.tenant_id("globex").await;
-    let mut tenant: tenants::ActiveModel = tenants::Entity::find_by_id(globex)
-        .one(&app.state.db)
-        .await
-        .unwrap()
-        .unwrap()
-        .into();
-    tenant.sign_in_mode = Set("password".into());
-    tenant.update(&app.state.db).await.unwrap();
-}
 
 async fn status_of(app: &TestApp, email: &str, slug: &str) -> Option<String> {
     let user_id = app.user_id(email).await;
@@ -84,7 +71,8 @@ fn same_answer(a: &Value, b: &Value) {
 #[tokio::test]
 async fn pre_registering_an_address_gives_no_way_into_the_workspace_that_later_invites_it() {
     let app = spawn_app().await;
-    globex_with_passwords(&app).await;
+    // Globex signs in with SSO in the demo; this attack needs a password workspace.
+    app.use_passwords("globex").await;
     let mailbox = Mailbox::new();
     let acme_admin = api_token(&app, "owner@acme.test", "acme").await;
     let globex_admin = api_token(&app, "admin@globex.test", "globex").await;

@@ -18,7 +18,6 @@ async fn every_answer_carries_the_security_headers() {
         ("admin", "/users"),
         ("acme", "/api/v1/users/me"),
         ("acme", "/api/docs/"),
-        ("nowhere", "/"),
         ("acme", "/sso/start"),
     ] {
         let response = client
@@ -44,6 +43,66 @@ async fn every_answer_carries_the_security_headers() {
         assert_eq!(headers["x-frame-options"], "DENY", "{label}{path}");
         assert_eq!(headers["referrer-policy"], "same-origin", "{label}{path}");
     }
+}
+
+/// Error pages load nothing and allow only their own stylesheet, by its hash; they, the API's
+/// document and docs, and the health answers are never cached; an unknown server-function path
+/// is a plain 404.
+#[tokio::test]
+async fn error_pages_docs_and_health_are_not_cached_and_unknown_api_paths_are_plain_404s() {
+    use base64::Engine;
+    use sha2::Digest;
+    let app = spawn_app().await;
+    let client = app.raw_client();
+    let get = |label: &str, path: &str| {
+        client
+            .get(format!("http://{}{path}", app.addr))
+            .header("host", format!("{label}.{}", app.base_domain))
+            .send()
+    };
+    for (label, path) in [
+        ("nowhere", "/"),
+        ("acme", "/healthz"),
+        ("acme", "/readyz"),
+        ("acme", "/api/v1/openapi.json"),
+        ("acme", "/api/docs/"),
+        ("acme", "/api/v1/users/me"),
+    ] {
+        let response = get(label, path).await.unwrap();
+        let cache = response
+            .headers()
+            .get("cache-control")
+            .map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(
+            cache.as_deref(),
+            Some("no-store"),
+            "{label}{path}: {:?}",
+            response.headers()
+        );
+    }
+    let page = get("nowhere", "/").await.unwrap();
+    assert_eq!(page.status(), 404);
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    let html = page.text().await.unwrap();
+    let style = &html[html.find("<style>").unwrap() + 7..html.find("</style>").unwrap()];
+    let digest = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(style.as_bytes()));
+    assert!(csp.contains(&format!("style-src 'sha256-{digest}'")), "{csp}");
+    assert!(
+        csp.contains("default-src 'none'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+
+    let unknown = client
+        .post(format!("http://{}/api/no_such_function", app.addr))
+        .header("host", format!("acme.{}", app.base_domain))
+        .header("origin", app.url("acme", ""))
+        .form(&[("x", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    let body = unknown.text().await.unwrap();
+    assert!(!body.to_lowercase().contains("server function"), "{body}");
 }
 
 /// The web app's files go out gzipped to browsers that accept it, and those named after their

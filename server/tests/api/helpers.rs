@@ -243,6 +243,20 @@ impl TestApp {
             .id
     }
 
+    /// Makes the workspace `slug` sign in with passwords (Globex uses SSO in the demo).
+    pub async fn use_passwords(&self, slug: &str) {
+        use app::server::entities::tenants;
+        use sea_orm::{ActiveModelTrait, Set};
+        let mut tenant: tenants::ActiveModel = tenants::Entity::find_by_id(self.tenant_id(slug).await)
+            .one(&self.state.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .into();
+        tenant.sign_in_mode = Set("password".into());
+        tenant.update(&self.state.db).await.unwrap();
+    }
+
     pub async fn tenant_id(&self, slug: &str) -> uuid::Uuid {
         use app::server::entities::tenants;
         use sea_orm::{ColumnTrait, QueryFilter};

@@ -87,6 +87,27 @@ async fn malformed_host_headers_are_bad_requests() {
     }
 }
 
+/// A request names its workspace once: two Host headers, or an absolute-form target naming
+/// another authority, are refused rather than resolved one way here and another in a proxy.
+#[tokio::test]
+async fn requests_naming_two_hosts_are_refused() {
+    let app = spawn_app().await;
+    let base = &app.base_domain;
+    let port = app.addr.port();
+    let cases = [
+        format!("GET /sign-in HTTP/1.1\r\nHost: acme.{base}\r\nHost: globex.{base}\r\n\r\n"),
+        format!("GET /sign-in HTTP/1.1\r\nHost: acme.{base}\r\nHost: acme.{base}\r\n\r\n"),
+        format!("GET http://globex.localhost:{port}/sign-in HTTP/1.1\r\nHost: acme.{base}\r\n\r\n"),
+        format!("GET http://globex.localhost:{port}/api/v1/users/me HTTP/1.1\r\nHost: acme.{base}\r\n\r\n"),
+    ];
+    for request in &cases {
+        assert_eq!(raw_http(app.addr, request.as_bytes()).await, 400, "{request:?}");
+    }
+    // The same target with its own Host is fine.
+    let agreed = format!("GET http://acme.localhost:{port}/sign-in HTTP/1.1\r\nHost: acme.{base}\r\n\r\n");
+    assert_eq!(raw_http(app.addr, agreed.as_bytes()).await, 200);
+}
+
 #[tokio::test]
 async fn an_acme_session_is_worthless_on_other_hosts() {
     let app = spawn_app().await;

@@ -81,15 +81,7 @@ async fn add_member(app: &TestApp, email: &str, slug: &str, role_key: &str) -> U
 
 /// Globex (an SSO workspace in the demo) signs in with passwords here, so its admin can act.
 async fn setup(app: &TestApp) {
-    let globex = app.tenant_id("globex").await;
-    let mut tenant: tenants::ActiveModel = tenants::Entity::find_by_id(globex)
-        .one(&app.state.db)
-        .await
-        .unwrap()
-        .unwrap()
-        .into();
-    tenant.sign_in_mode = Set("password".into());
-    tenant.update(&app.state.db).await.unwrap();
+    app.use_passwords("globex").await;
     add_member(app, "gina@globex.test", "globex", "administrator").await;
 }
 
@@ -230,6 +222,29 @@ async fn operations(app: &TestApp) -> Vec<Operation> {
     found
 }
 
+/// Calls one operation of the document at `url` (the `/api/v1` path and its query), as `token`
+/// when there is one, with `body` when the operation takes one; the status and the text.
+async fn send(
+    app: &TestApp,
+    op: &Operation,
+    url: &str,
+    token: Option<&str>,
+    body: impl FnOnce() -> Value,
+) -> (u16, String) {
+    let mut request = app
+        .raw_client()
+        .request(op.method.clone(), format!("http://{}/api/v1{url}", app.addr));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if op.has_body {
+        request = request.json(&body());
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
+}
+
 /// A body that names the victim wherever a schema could: its workspace and its user.
 fn body_against(victim: &Victim) -> Value {
     json!({
@@ -276,20 +291,11 @@ async fn no_rest_operation_reaches_another_workspace() {
         let before = fingerprint(&app, target.tenant_id).await;
         for op in &ops {
             let path = concrete_path(&op.template, target);
-            let mut url = format!("http://{}/api/v1{path}", app.addr);
+            let mut url = path.clone();
             if op.query_tenant {
                 url.push_str(&format!("?tenantId={}", target.tenant_id));
             }
-            let mut request = app.raw_client().request(op.method.clone(), &url);
-            if let Some(token) = token {
-                request = request.bearer_auth(token);
-            }
-            if op.has_body {
-                request = request.json(&body_against(target));
-            }
-            let response = request.send().await.unwrap();
-            let status = response.status().as_u16();
-            let body = response.text().await.unwrap();
+            let (status, body) = send(&app, op, &url, token.as_deref(), || body_against(target)).await;
             cases += 1;
             let case = format!(
                 "{who}: {} {path} -> {status} {}",
@@ -697,21 +703,15 @@ async fn no_operation_reaches_a_person_beyond_the_callers_workspace() {
         }
         for op in &ops {
             let path = concrete_path(&op.template, &person);
-            let url = format!("http://{}/api/v1{path}?tenantId={acme}", app.addr);
-            let mut request = app
-                .raw_client()
-                .request(op.method.clone(), &url)
-                .bearer_auth(&owner_token);
-            if op.has_body {
+            let aimed = || {
                 let mut body = body_against(&person);
                 body["ids"] = json!([user_id]);
                 body["level"] = json!("user");
                 body["email"] = json!("taken.over@evil.test");
-                request = request.json(&body);
-            }
-            let response = request.send().await.unwrap();
-            let status = response.status().as_u16();
-            let body = response.text().await.unwrap();
+                body
+            };
+            let url = format!("{path}?tenantId={acme}");
+            let (status, body) = send(&app, op, &url, Some(&owner_token), aimed).await;
             cases += 1;
             let case = format!(
                 "acme admin on {email}: {} {path} -> {status} {}",
