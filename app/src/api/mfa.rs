@@ -36,11 +36,11 @@ pub async fn verify_mfa(code: String) -> Result<(), AppError> {
     Ok(())
 }
 
-/// "Set up authenticator app"; `password` is needed when the account already has a factor.
+/// "Set up authenticator app"; `password` is asked again (see `mfa::may_add_factor`).
 #[server]
 pub async fn start_totp_enrollment(password: String) -> Result<TotpEnrollment, AppError> {
     let (ctx, actor) = before_mfa().await?;
-    crate::server::services::mfa::start_totp(&ctx.state, &actor, password).await
+    crate::server::services::mfa::start_totp(&ctx.state, &actor, &ctx.meta, password).await
 }
 
 #[server]

@@ -390,6 +390,16 @@ async fn no_rest_operation_reaches_another_workspace() {
     eprintln!("REST isolation cases: {cases}");
 }
 
+/// The callers' own wrong answers to password prompts (every server function gets a wrong
+/// `current` and `password`) spend their sign-in budget; the matrix is about workspaces, so it
+/// forgets them before signing a caller in again.
+async fn forget_sign_in_failures(app: &TestApp) {
+    app::server::entities::sign_in_throttles::Entity::delete_many()
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+}
+
 /// Every form field any server function takes, filled with the victim's ids.
 fn form_against(victim: &Victim) -> Vec<(String, String)> {
     let v = |s: &str| s.to_owned();
@@ -471,6 +481,7 @@ async fn no_server_function_reaches_another_workspace_and_cookies_stay_on_their_
         let before = fingerprint(&app, target.tenant_id).await;
         for path in &paths {
             if browser.host_info().await.viewer.is_none() {
+                forget_sign_in_failures(&app).await;
                 browser.sign_in(email, DEMO_PASSWORD).await.unwrap();
             }
             let (status, body) = call(&browser, path, &form).await;
@@ -494,6 +505,7 @@ async fn no_server_function_reaches_another_workspace_and_cookies_stay_on_their_
 
     // An acme session cookie is worth nothing on globex or admin: every function answers
     // exactly as it does with no cookie at all.
+    forget_sign_in_failures(&app).await;
     let jar_cookie = format!("lk_session={}", acme_session_cookie(&app).await);
     let bob_sessions = || {
         sessions::Entity::find()
@@ -677,6 +689,7 @@ async fn no_operation_reaches_a_person_beyond_the_callers_workspace() {
         let before = person_fingerprint(&app, user_id, acme).await;
         // Server functions first: the REST pass ends by removing the person from acme.
         let owner = app.browser("acme");
+        forget_sign_in_failures(&app).await;
         owner.sign_in("owner@acme.test", DEMO_PASSWORD).await.unwrap();
         let mut form = form_against(&person);
         for (field, value) in form.iter_mut() {
@@ -688,6 +701,7 @@ async fn no_operation_reaches_a_person_beyond_the_callers_workspace() {
         }
         for path in &paths {
             if owner.host_info().await.viewer.is_none() {
+                forget_sign_in_failures(&app).await;
                 owner.sign_in("owner@acme.test", DEMO_PASSWORD).await.unwrap();
             }
             let (status, body) = call(&owner, path, &form).await;

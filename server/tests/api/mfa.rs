@@ -322,9 +322,14 @@ async fn a_configured_key_seals_totp_secrets() {
     .await
     .unwrap();
     let actor = app.actor("bob@acme.test", "acme").await;
-    let enrollment = app::server::services::mfa::start_totp(&state, &actor, DEMO_PASSWORD.into())
-        .await
-        .unwrap();
+    let enrollment = app::server::services::mfa::start_totp(
+        &state,
+        &actor,
+        &app::server::RequestMeta::default(),
+        DEMO_PASSWORD.into(),
+    )
+    .await
+    .unwrap();
     let row = mfa_factors::Entity::find_by_id(enrollment.factor_id)
         .one(&app.state.db)
         .await

@@ -433,3 +433,113 @@ async fn bad_input_is_refused_and_changes_nothing() {
     );
     assert_eq!(before, after, "refused input wrote nothing");
 }
+
+/// One failure budget per account: its email and username, on every host, spend the same five
+/// guesses; an unknown identifier has a budget of its own and the same answers.
+#[tokio::test]
+async fn one_failure_budget_per_account_whichever_identifier_and_host() {
+    let app = spawn_app().await;
+    app.use_passwords("globex").await;
+    let guesses = [
+        ("acme", "pat@partner.test"),
+        ("globex", "pat"),
+        ("admin", "PAT@partner.test"),
+        ("acme", "pat"),
+    ];
+    for (host, identifier) in guesses {
+        let (status, error) = app
+            .browser(host)
+            .sign_in(identifier, "wrong password!")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (status, reason(&error)),
+            (401, Some(AuthFailure::InvalidCredentials)),
+            "{host} {identifier}"
+        );
+    }
+    let (_, error) = app
+        .browser("globex")
+        .sign_in("pat@partner.test", "wrong password!")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        reason(&error),
+        Some(AuthFailure::Locked),
+        "the fifth guess, on any host, locks"
+    );
+    for host in ["acme", "globex"] {
+        for identifier in ["pat", "pat@partner.test"] {
+            let (status, error) = app.browser(host).sign_in(identifier, DEMO_PASSWORD).await.unwrap_err();
+            assert_eq!(
+                (status, reason(&error)),
+                (423, Some(AuthFailure::Locked)),
+                "{host} {identifier}"
+            );
+        }
+    }
+    // Unknown identifiers: the same answers, and a budget of their own across hosts.
+    for (attempt, host) in ["acme", "globex", "admin", "acme", "globex"].into_iter().enumerate() {
+        let (_, error) = app
+            .browser(host)
+            .sign_in("ghost@nowhere.test", "wrong password!")
+            .await
+            .unwrap_err();
+        let expected = if attempt < 4 {
+            AuthFailure::InvalidCredentials
+        } else {
+            AuthFailure::Locked
+        };
+        assert_eq!(reason(&error), Some(expected), "{attempt} {host}");
+    }
+    app.browser("acme")
+        .sign_in("bob", DEMO_PASSWORD)
+        .await
+        .expect("another account is untouched");
+}
+
+/// Every prompt for the current password spends the same budget: five wrong answers to Change
+/// password lock the account for sign-in everywhere, each written as a Login Failed event.
+#[tokio::test]
+async fn every_password_recheck_spends_the_sign_in_budget() {
+    let app = spawn_app().await;
+    let bob = app.browser("acme");
+    bob.sign_in("bob", DEMO_PASSWORD).await.unwrap();
+    for attempt in 1..=5 {
+        let answer = bob
+            .call::<app::api::ChangeMyPassword, ()>(&[
+                ("current", "not my password at all"),
+                ("password", "lantern quartz meadow 77"),
+                ("confirm", "lantern quartz meadow 77"),
+            ])
+            .await
+            .unwrap_err();
+        let expected = if attempt < 5 { 422 } else { 403 };
+        assert_eq!(answer.0, expected, "attempt {attempt}: {:?}", answer.1);
+    }
+    let (status, error) = app
+        .browser("acme")
+        .sign_in("bob@acme.test", DEMO_PASSWORD)
+        .await
+        .unwrap_err();
+    assert_eq!((status, reason(&error)), (423, Some(AuthFailure::Locked)));
+    let failures = security_events::Entity::find()
+        .filter(security_events::Column::EventType.eq("login_failed"))
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.detail.as_ref().is_some_and(|d| d["context"] == "change_password"))
+        .count();
+    assert_eq!(failures, 5);
+    // The lock holds the prompt too, even with the right password.
+    let (status, _) = bob
+        .call::<app::api::ChangeMyPassword, ()>(&[
+            ("current", DEMO_PASSWORD),
+            ("password", "lantern quartz meadow 77"),
+            ("confirm", "lantern quartz meadow 77"),
+        ])
+        .await
+        .unwrap_err();
+    assert_eq!(status, 403);
+}

@@ -52,6 +52,16 @@ fn reach_of(operator: bool, status: MembershipStatus, workspaces: u64) -> Person
     }
 }
 
+/// How far the actor reaches over the person behind `target` (see [`person_reach`]).
+pub async fn reach_over(db: &impl ConnectionTrait, actor: &Actor, target: &Target) -> Result<PersonReach, AppError> {
+    let workspaces = memberships::Entity::find()
+        .filter(memberships::Column::UserId.eq(target.user.id))
+        .count(db)
+        .await
+        .map_err(super::db_error)?;
+    Ok(person_reach(actor, target.status(), workspaces))
+}
+
 /// For an action on the whole person (docs/design.md, "One person, many workspaces"): the
 /// actor must hold `permission` on the target's workspace and reach every other workspace of
 /// the person. Returns the reach, which tells whether the person has several workspaces.
@@ -62,12 +72,7 @@ pub async fn require_whole_person(
     target: &Target,
 ) -> Result<PersonReach, AppError> {
     require(actor, permission, target.tenant.id)?;
-    let workspaces = memberships::Entity::find()
-        .filter(memberships::Column::UserId.eq(target.user.id))
-        .count(db)
-        .await
-        .map_err(super::db_error)?;
-    let reach = person_reach(actor, target.status(), workspaces);
+    let reach = reach_over(db, actor, target).await?;
     match reach.refusal() {
         Some(reason) => Err(AppError::forbidden(format!("{reason}."))),
         None => Ok(reach),

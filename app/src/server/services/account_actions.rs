@@ -158,8 +158,8 @@ pub async fn lock(
     Ok(())
 }
 
-/// "Unlock Account": the membership is active again, and the sign-in failure lock on the
-/// user's email and username here is lifted too.
+/// "Unlock Account": the membership is active again, and the account's sign-in failure lock is
+/// lifted too where the admin reaches the whole person.
 pub async fn unlock(
     state: &AppState,
     actor: &Actor,
@@ -170,10 +170,15 @@ pub async fn unlock(
     require(actor, USERS_SUPPORT, tenant_id)?;
     let target = target(&state.db, user_id, tenant_id).await?;
     let now = state.clock.now();
-    let throttled = [Some(target.user.email.as_str()), target.user.username.as_deref()];
+    // The sign-in failure lock is the account's, on every host: lifted by an admin of every
+    // workspace of the person only (a lock is what holds off guesses at a shared password).
+    let whole = super::access::reach_over(&state.db, actor, &target)
+        .await?
+        .refusal()
+        .is_none();
     let txn = super::begin(&state.db).await?;
-    for identifier in throttled.into_iter().flatten() {
-        throttle::clear(&txn, &ThrottleKey::identifier(tenant_id, identifier), now).await?;
+    if whole {
+        throttle::clear(&txn, &ThrottleKey::account(user_id), now).await?;
     }
     match status_now(&target, now) {
         MembershipStatus::Locked | MembershipStatus::Active | MembershipStatus::Cooldown => {}

@@ -81,6 +81,70 @@ async fn refuse(
     }
 }
 
+/// The sign-in failure budget a guess at `identifier` spends (docs/design.md, "sign-in
+/// failures").
+pub fn budget_of(user: Option<&user_rows::Model>, identifier: &Identifier) -> ThrottleKey {
+    match user {
+        Some(user) => ThrottleKey::account(user.id),
+        None => ThrottleKey::unknown(identifier.as_str()),
+    }
+}
+
+/// A prompt for the current password outside sign-in (a password change, a change to the
+/// sign-in methods, an invite confirmed with an existing password): it spends the account's
+/// sign-in failure budget as sign-in does, so these prompts add no guesses, and a wrong answer
+/// is a Login Failed event saying where it was given. `Ok(false)` for a wrong password; a
+/// locked account is refused before the password is checked.
+pub async fn recheck_password(
+    state: &AppState,
+    meta: &RequestMeta,
+    (user, tenant_id): (&user_rows::Model, uuid::Uuid),
+    password: &str,
+    context: &str,
+) -> Result<bool, AppError> {
+    let db = &state.db;
+    let now = || state.clock.now();
+    let budget = ThrottleKey::account(user.id);
+    // Refused in the page's own words: the session stays, the account is locked for sign-in.
+    let locked =
+        || AppError::forbidden("Too many wrong passwords: your account is locked for now. Contact your administrator.");
+    if let Admission::Locked { .. } = throttle::admit(db, &budget, tenant_id, now).await? {
+        return Err(locked());
+    }
+    let verification = match state.hasher.verify(user.password_hash.as_deref(), password).await {
+        Ok(verification) => verification,
+        Err(error) => {
+            throttle::release(db, &budget).await?;
+            return Err(error);
+        }
+    };
+    if verification.matches {
+        throttle::record_success(db, &budget, now()).await?;
+        return Ok(true);
+    }
+    let outcome = throttle::record_failure(db, &budget, now()).await?;
+    let event = NewEvent {
+        event_type: SecurityEventType::LoginFailed,
+        user_id: Some(user.id),
+        tenant_id: Some(tenant_id),
+        identifier: None,
+        detail: json!({ "reason": "invalid_credentials", "context": context }),
+    };
+    events::record(db, state.clock.as_ref(), meta, event).await?;
+    if let FailureOutcome::LockedNow { until } = outcome {
+        let event = NewEvent {
+            event_type: SecurityEventType::AccountLock,
+            user_id: Some(user.id),
+            tenant_id: Some(tenant_id),
+            identifier: None,
+            detail: json!({ "reason": "too_many_sign_in_failures", "locked_until": until, "context": context }),
+        };
+        events::record(db, state.clock.as_ref(), meta, event).await?;
+        return Err(locked());
+    }
+    Ok(false)
+}
+
 /// Password sign-in on the realm's host.
 pub async fn sign_in(
     state: &AppState,
@@ -96,6 +160,9 @@ pub async fn sign_in(
     // A browser that signed in as this identifier before has its own counter; when that one is
     // locked it is treated like any unknown browser (OWASP device-cookie scheme).
     let device_nonce = trusted_device_nonce(state, realm, &identifier, input.device_cookie.as_deref());
+    // Looked up first, known or not, so the failure budget is the account's (or the unknown
+    // identifier's), whichever identifier and host a guess uses.
+    let user = users::find_by_identifier(&state.db, &identifier).await?;
     let mut key = None;
     if let Some(nonce) = &device_nonce {
         let device_key = ThrottleKey::device(nonce);
@@ -106,30 +173,22 @@ pub async fn sign_in(
     let key = match key {
         Some(key) => key,
         None => {
-            let identifier_key = ThrottleKey::identifier(realm.tenant.id, identifier.as_str());
-            if let Admission::Locked { .. } = throttle::admit(db, &identifier_key, realm.tenant.id, now).await? {
-                let user = users::find_by_identifier(&state.db, &identifier).await?;
+            let budget = budget_of(user.as_ref(), &identifier);
+            if let Admission::Locked { .. } = throttle::admit(db, &budget, realm.tenant.id, now).await? {
                 return Err(refuse(
                     state,
                     realm,
                     meta,
                     &identifier,
-                    user.map(|u| u.id),
+                    user.as_ref().map(|u| u.id),
                     AppError::auth(AuthFailure::Locked),
                 )
                 .await);
             }
-            identifier_key
+            budget
         }
     };
 
-    let user = match users::find_by_identifier(&state.db, &identifier).await {
-        Ok(user) => user,
-        Err(error) => {
-            throttle::release(db, &key).await?;
-            return Err(error);
-        }
-    };
     let verification = match state
         .hasher
         .verify(

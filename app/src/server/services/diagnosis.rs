@@ -183,19 +183,15 @@ pub fn problems(facts: &Facts<'_>, now: DateTime<Utc>) -> Vec<AccessProblem> {
     found
 }
 
-/// The newest running lock on any of the user's identifiers on `tenant_id`.
+/// The running lock on the account's sign-in failure budget, if any (it is the same on every
+/// host and for every identifier of the account).
 pub async fn identifier_lock(
     db: &impl ConnectionTrait,
-    tenant_id: Uuid,
-    identifiers: &[&str],
+    user_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>, AppError> {
-    let keys: Vec<String> = identifiers
-        .iter()
-        .map(|i| ThrottleKey::identifier(tenant_id, i).as_str().to_owned())
-        .collect();
     let rows = sign_in_throttles::Entity::find()
-        .filter(sign_in_throttles::Column::Key.is_in(keys))
+        .filter(sign_in_throttles::Column::Key.eq(ThrottleKey::account(user_id).as_str()))
         .filter(sign_in_throttles::Column::LockedUntil.gt(now))
         .all(db)
         .await

@@ -813,10 +813,7 @@ pub async fn detail(state: &AppState, actor: &Actor, user_id: Uuid) -> Result<Us
     // The person's own facts, told to an admin of every workspace of theirs; a pending invitee
     // reads as a new account to the workspace that invited them.
     let invited = reach == PersonReach::Invited;
-    let identifiers: Vec<&str> = [Some(user.email.as_str()), user.username.as_deref()]
-        .into_iter()
-        .flatten()
-        .collect();
+    let sign_in_lock = diagnosis::identifier_lock(db, user.id, now).await?;
     let mut memberships = Vec::with_capacity(visible.len());
     let mut access = Vec::new();
     for (membership, tenant, role) in &visible {
@@ -840,7 +837,7 @@ pub async fn detail(state: &AppState, actor: &Actor, user_id: Uuid) -> Result<Us
             locked_until: membership.locked_until,
             cooldown_until: membership.cooldown_until,
             invite_expires_at,
-            identifier_locked_until: diagnosis::identifier_lock(db, tenant.id, &identifiers, now).await?,
+            identifier_locked_until: sign_in_lock,
             has_password: user.password_hash.is_some() && !invited,
             must_change_password: user.must_change_password && !invited,
             temporary_password_expired: temporary_passwords::expired(db, &user, tenant.id, now).await?,

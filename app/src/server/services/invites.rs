@@ -483,14 +483,15 @@ pub async fn accept(
             ));
         }
         Acceptance::ProveAccount { needs_code } => {
-            let Some(stored) = &user.password_hash else {
+            if user.password_hash.is_none() {
                 return Err(AppError::forbidden(
                     "Your account signs in with SSO elsewhere and has no password to prove it here. Ask your administrator.",
                 ));
-            };
+            }
             let password = SignInPassword::parse(answer.password)
                 .map_err(|_| AppError::invalid("password", "Enter your current password."))?;
-            if !state.hasher.verify(Some(stored), password.expose()).await?.matches {
+            let who = (user, target.tenant.id);
+            if !super::auth::recheck_password(state, meta, who, password.expose(), "invite").await? {
                 one_time::count_failure(&state.db, secret_id).await?;
                 return Err(AppError::invalid(
                     "password",

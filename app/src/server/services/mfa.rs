@@ -534,14 +534,24 @@ pub const FRESH_SIGN_IN: Duration = Duration::minutes(5);
 /// Adding any factor, the first one included, needs the password again, so a stolen or
 /// borrowed session cannot plant a factor of its own that then gates every workspace of the
 /// person.
-pub(super) async fn may_add_factor(state: &AppState, actor: &Actor, password: String) -> Result<(), AppError> {
+pub(super) async fn may_add_factor(
+    state: &AppState,
+    actor: &Actor,
+    meta: &RequestMeta,
+    password: String,
+) -> Result<(), AppError> {
     may_manage_factors(actor)?;
-    reauthenticate(state, actor, password).await
+    reauthenticate(state, actor, meta, password).await
 }
 
 /// "Set up MFA": a new authenticator secret, unconfirmed until its first code.
-pub async fn start_totp(state: &AppState, actor: &Actor, password: String) -> Result<TotpEnrollment, AppError> {
-    may_add_factor(state, actor, password).await?;
+pub async fn start_totp(
+    state: &AppState,
+    actor: &Actor,
+    meta: &RequestMeta,
+    password: String,
+) -> Result<TotpEnrollment, AppError> {
+    may_add_factor(state, actor, meta, password).await?;
     let db = &state.db;
     let now = state.clock.now();
     let secret = random_bytes::<20>().to_vec();
@@ -704,9 +714,9 @@ pub(super) async fn finish_enrollment(
 }
 
 /// Re-authentication for changes to one's own factors: the password where the account has
-/// one; otherwise (an account that signs in through SSO) a session that signed in through the
-/// provider within [`FRESH_SIGN_IN`].
-async fn reauthenticate(state: &AppState, actor: &Actor, password: String) -> Result<(), AppError> {
+/// one (spending its sign-in failure budget); otherwise (an account that signs in through SSO)
+/// a session that signed in through the provider within [`FRESH_SIGN_IN`].
+async fn reauthenticate(state: &AppState, actor: &Actor, meta: &RequestMeta, password: String) -> Result<(), AppError> {
     if actor.user.password_hash.is_none() {
         let fresh = match actor.session_id {
             Some(id) => crate::server::entities::sessions::Entity::find_by_id(id)
@@ -725,11 +735,8 @@ async fn reauthenticate(state: &AppState, actor: &Actor, password: String) -> Re
     }
     let password = crate::domain::SignInPassword::parse(password)
         .map_err(|_| AppError::invalid("password", "Enter your password."))?;
-    let verification = state
-        .hasher
-        .verify(actor.user.password_hash.as_deref(), password.expose())
-        .await?;
-    if !verification.matches {
+    let who = (&actor.user, actor.tenant.id);
+    if !super::auth::recheck_password(state, meta, who, password.expose(), "sign_in_methods").await? {
         return Err(AppError::invalid("password", "That is not your password."));
     }
     Ok(())
@@ -765,7 +772,7 @@ pub async fn remove_factor(
     password: String,
 ) -> Result<(), AppError> {
     may_manage_factors(actor)?;
-    reauthenticate(state, actor, password).await?;
+    reauthenticate(state, actor, meta, password).await?;
     let db = &state.db;
     let factors = confirmed_factors(db, actor.user.id).await?;
     if !factors.iter().any(|f| f.id == factor_id) {
@@ -808,7 +815,7 @@ pub async fn regenerate_recovery_codes(
     password: String,
 ) -> Result<RecoveryCodes, AppError> {
     may_manage_factors(actor)?;
-    reauthenticate(state, actor, password).await?;
+    reauthenticate(state, actor, meta, password).await?;
     let db = &state.db;
     if confirmed_factors(db, actor.user.id).await?.is_empty() {
         return Err(AppError::conflict(

@@ -524,11 +524,8 @@ pub async fn change_password(
     super::impersonation::refuse_while_impersonating(actor)?;
     let current = crate::domain::SignInPassword::parse(current)
         .map_err(|_| AppError::invalid("current", "Enter your current password."))?;
-    let verification = state
-        .hasher
-        .verify(actor.user.password_hash.as_deref(), current.expose())
-        .await?;
-    if !verification.matches {
+    let who = (&actor.user, realm.tenant.id);
+    if !super::auth::recheck_password(state, meta, who, current.expose(), "change_password").await? {
         return Err(AppError::invalid("current", "That is not your current password."));
     }
     if password != confirm {

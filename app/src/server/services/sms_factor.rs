@@ -200,7 +200,7 @@ pub async fn start(
     (phone, password): (&str, String),
 ) -> Result<SmsSent, AppError> {
     let phone = PhoneNumber::parse(phone)?;
-    super::mfa::may_add_factor(state, actor, password).await?;
+    super::mfa::may_add_factor(state, actor, meta, password).await?;
     if state.sms.is_none() {
         return Err(not_configured());
     }

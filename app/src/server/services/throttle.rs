@@ -1,9 +1,11 @@
 //! Sign-in failure counting (DESIGN.md, "sign-in failures", "Lockout that cannot be turned
 //! against the user").
 //!
-//! A counter is kept per key: per sign-in identifier on a tenant for browsers we do not know,
-//! and per device cookie for browsers that have signed in as that identifier before (OWASP's
-//! device-cookie scheme), so a stranger's guesses lock strangers out, never the user's own browser.
+//! A counter is kept per key: one per account for browsers we do not know, shared by the
+//! account's email and username and by every host it is tried on (the password is the same on
+//! all of them), one per unknown identifier, and one per device cookie for browsers that have
+//! signed in as that identifier before (OWASP's device-cookie scheme), so a stranger's guesses
+//! lock strangers out, never the user's own browser.
 //!
 //! Every attempt reserves a slot *before* the password is hashed: `failures + in_flight` may
 //! not reach the limit, and the reservation is one conditional UPDATE, so fifty parallel guesses
@@ -35,9 +37,14 @@ pub fn lock_duration(previous_locks: i32) -> Duration {
 pub struct ThrottleKey(String);
 
 impl ThrottleKey {
-    /// An identifier on one tenant, whether or not an account has it.
-    pub fn identifier(tenant_id: Uuid, identifier: &str) -> Self {
-        Self(format!("u:{}:{}", tenant_id.simple(), identifier))
+    /// An account, whichever of its identifiers and hosts a guess uses.
+    pub fn account(user_id: Uuid) -> Self {
+        Self(format!("a:{}", user_id.simple()))
+    }
+
+    /// An identifier no account has, on every host.
+    pub fn unknown(identifier: &str) -> Self {
+        Self(format!("i:{identifier}"))
     }
 
     /// One trusted browser (the nonce of its device cookie).
@@ -275,13 +282,19 @@ mod tests {
     }
 
     #[test]
-    fn keys_separate_tenants_and_devices() {
+    fn keys_separate_accounts_identifiers_and_devices() {
         let a = Uuid::now_v7();
         let b = Uuid::now_v7();
-        assert_ne!(ThrottleKey::identifier(a, "x"), ThrottleKey::identifier(b, "x"));
-        assert_ne!(
-            ThrottleKey::identifier(a, "x").as_str(),
-            ThrottleKey::device("x").as_str()
-        );
+        assert_ne!(ThrottleKey::account(a), ThrottleKey::account(b));
+        let keys = [
+            ThrottleKey::account(a),
+            ThrottleKey::unknown(&a.simple().to_string()),
+            ThrottleKey::device(&a.simple().to_string()),
+        ];
+        for (i, x) in keys.iter().enumerate() {
+            for y in &keys[i + 1..] {
+                assert_ne!(x, y);
+            }
+        }
     }
 }
