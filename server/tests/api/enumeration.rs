@@ -5,6 +5,7 @@
 use crate::helpers::{DEMO_PASSWORD, TestApp, spawn_app};
 use app::api::{AcceptInvite, GetInvite, RequestPasswordReset, SignIn, VerifyResetCode};
 use leptos::server_fn::ServerFn;
+use sea_orm::EntityTrait;
 
 /// What an observer can compare between two answers.
 #[derive(Debug, PartialEq)]
@@ -187,22 +188,56 @@ async fn recovery_answers_known_and_unknown_accounts_alike() {
     )
     .await;
     assert_eq!(pending, nobody);
-    for code in ["000000", "123456"] {
-        let known = shape_of(
-            &app,
-            "acme",
-            VerifyResetCode::PATH,
-            &[("identifier", "bob@acme.test"), ("code", code)],
-        )
-        .await;
-        let unknown = shape_of(
-            &app,
-            "acme",
-            VerifyResetCode::PATH,
-            &[("identifier", "ghost@acme.test"), ("code", code)],
-        )
-        .await;
-        assert_eq!(known, unknown, "code {code}");
+    // Every state of a code, run to its end, answers alike: wrong, out of tries, expired,
+    // replaced by a newer one. Bob's code is sent; the ghost never had one.
+    app::server::services::recovery::handle_reset_requests(&app.state, 10)
+        .await
+        .unwrap();
+    let compare = |round: String| {
+        let app = &app;
+        async move {
+            for code in ["000000", "123456"] {
+                let known = shape_of(
+                    app,
+                    "acme",
+                    VerifyResetCode::PATH,
+                    &[("identifier", "bob@acme.test"), ("code", code)],
+                )
+                .await;
+                let unknown = shape_of(
+                    app,
+                    "acme",
+                    VerifyResetCode::PATH,
+                    &[("identifier", "ghost@acme.test"), ("code", code)],
+                )
+                .await;
+                assert_eq!(known, unknown, "{round}, code {code}");
+                assert_eq!(known.status, 422, "{round}");
+            }
+        }
+    };
+    for round in 1..=4 {
+        compare(format!("wrong codes, round {round}")).await;
+    }
+    compare("out of tries".into()).await;
+    app.clock.advance(chrono::Duration::minutes(11));
+    compare("expired".into()).await;
+    for identifier in ["bob@acme.test", "ghost@acme.test"] {
+        shape_of(&app, "acme", RequestPasswordReset::PATH, &[("identifier", identifier)]).await;
+    }
+    app::server::services::recovery::handle_reset_requests(&app.state, 10)
+        .await
+        .unwrap();
+    compare("a newer code was sent".into()).await;
+    let states: Vec<String> = app::server::entities::security_events::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| e.detail.and_then(|d| d["state"].as_str().map(str::to_owned)))
+        .collect();
+    for state in ["wrong", "too_many_wrong_codes", "expired", "unknown_account"] {
+        assert!(states.iter().any(|s| s == state), "the admins see {state}: {states:?}");
     }
 }
 

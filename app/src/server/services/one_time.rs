@@ -119,6 +119,20 @@ pub async fn count_failure(db: &impl ConnectionTrait, secret_id: Uuid) -> Result
     Ok(())
 }
 
+/// Takes one of the secret's `max` tries before its code is compared, in one conditional
+/// UPDATE, so parallel wrong codes cannot get more than `max` comparisons. `false` when none is
+/// left. A right code uses the secret up, so the try it took does not matter then.
+pub async fn reserve_try(db: &impl ConnectionTrait, secret_id: Uuid, max: i32) -> Result<bool, AppError> {
+    let reserved = one_time_secrets::Entity::update_many()
+        .col_expr(Column::FailedAttempts, Expr::col(Column::FailedAttempts).add(1))
+        .filter(Column::Id.eq(secret_id))
+        .filter(Column::FailedAttempts.lt(max))
+        .exec(db)
+        .await
+        .map_err(db_error)?;
+    Ok(reserved.rows_affected == 1)
+}
+
 /// Uses a one-time secret up. `false` when a parallel request used it first.
 pub async fn consume(db: &impl ConnectionTrait, secret_id: Uuid, now: DateTime<Utc>) -> Result<bool, AppError> {
     let consumed = one_time_secrets::Entity::update_many()

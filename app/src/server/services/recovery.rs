@@ -203,11 +203,15 @@ async fn send_code(
 }
 
 fn invalid_code() -> AppError {
-    AppError::invalid("code", "That code is not right. Check the newest email and try again.")
+    AppError::invalid(
+        "code",
+        "That code is not right, or it no longer works. Check the newest email, or ask for a new code.",
+    )
 }
 
-/// "That code is not right", with the Invalid Code event's reference: the same answer whether
-/// or not the identifier names an account.
+/// "That code is not right", with the Invalid Code event's reference: one answer whether or not
+/// the identifier names an account, and whatever the state of its code (wrong, expired, out of
+/// tries, replaced by a newer one, never sent); the event's detail tells the admins which.
 async fn wrong_code(
     state: &AppState,
     realm: &Realm,
@@ -254,17 +258,12 @@ pub async fn verify_code(
     }
     let now = state.clock.now();
     let db = &state.db;
+    let refused = |user_id: Option<Uuid>, state_of_code: &str, failures: Option<i32>| {
+        let detail = json!({ "purpose": "password_reset_code", "state": state_of_code, "failures": failures });
+        wrong_code(state, realm, meta, &identifier, user_id, detail)
+    };
     let Some(user) = recoverable_account(db, realm, &identifier).await? else {
-        // Answered like a wrong code for a real account, reference included: no enumeration.
-        return Err(wrong_code(
-            state,
-            realm,
-            meta,
-            &identifier,
-            None,
-            json!({ "purpose": "password_reset_code" }),
-        )
-        .await);
+        return Err(refused(None, "unknown_account", None).await);
     };
     let Some(secret) = one_time_secrets::Entity::find()
         .filter(Column::UserId.eq(user.id))
@@ -276,29 +275,17 @@ pub async fn verify_code(
         .await
         .map_err(db_error)?
     else {
-        return Err(wrong_code(
-            state,
-            realm,
-            meta,
-            &identifier,
-            Some(user.id),
-            json!({ "purpose": "password_reset_code" }),
-        )
-        .await);
+        return Err(refused(Some(user.id), "no_live_code", None).await);
     };
     if secret.expires_at <= now {
-        return Err(AppError::invalid("code", "This code has expired. Ask for a new code."));
+        return Err(refused(Some(user.id), "expired", None).await);
     }
-    if secret.failed_attempts >= CODE_MAX_FAILURES {
-        return Err(AppError::invalid(
-            "code",
-            "Too many wrong codes. Ask for a new code in a while, or contact your administrator.",
-        ));
+    // The try is taken before the code is compared: parallel guesses get five comparisons.
+    if !one_time::reserve_try(db, secret.id, CODE_MAX_FAILURES).await? {
+        return Err(refused(Some(user.id), "too_many_wrong_codes", Some(CODE_MAX_FAILURES)).await);
     }
     if code_hash(state, secret.id, &code) != secret.secret_hash {
-        one_time::count_failure(db, secret.id).await?;
-        let detail = json!({ "purpose": "password_reset_code", "failures": secret.failed_attempts + 1 });
-        return Err(wrong_code(state, realm, meta, &identifier, Some(user.id), detail).await);
+        return Err(refused(Some(user.id), "wrong", Some(secret.failed_attempts + 1)).await);
     }
     let txn = super::begin(db).await?;
     if !one_time::consume(&txn, secret.id, now).await? {
