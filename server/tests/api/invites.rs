@@ -544,3 +544,91 @@ async fn invite_server_functions_answer_over_http() {
         .unwrap_err();
     assert_eq!(status, 400);
 }
+
+/// Someone invited by two workspaces before setting up either chooses a password from one
+/// emailed link and proves it on the other; an access link works for neither.
+#[tokio::test]
+async fn a_person_invited_twice_chooses_a_password_once_and_proves_it_once() {
+    let app = spawn_app().await;
+    let mailbox = Mailbox::new();
+    app.use_passwords("globex").await;
+    let admin = token_for(&app, "admin@demo-msp.test", "admin").await;
+    let globex = app.tenant_id("globex").await;
+    // Carol is pending on acme (demo); globex invites her too.
+    let (status, body) = post(
+        &app,
+        &admin,
+        "/users",
+        Some(json!({ "email": "carol@acme.test", "displayName": "Carol", "tenantId": globex })),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let carol = body["userId"].as_str().unwrap().to_owned();
+    let (status, body) = post(
+        &app,
+        &admin,
+        &format!("/users/{carol}/access-link"),
+        Some(json!({ "tenantId": globex })),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let access = body["url"]
+        .as_str()
+        .unwrap()
+        .rsplit("#token=")
+        .next()
+        .unwrap()
+        .to_owned();
+    let globex_browser = app.browser("globex");
+    let (status, _) = accept(&globex_browser, &access, NEW_PASSWORD, NEW_PASSWORD)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        status, 422,
+        "an access link does not set up an account another workspace invited"
+    );
+
+    let mails = mailbox.deliver(&app).await;
+    let globex_mail = mails
+        .iter()
+        .rev()
+        .find(|m| m.contains("To: carol@acme.test") && m.contains("Globex"))
+        .unwrap();
+    let token = link_token(globex_mail);
+    let info: InviteInfo = globex_browser.call::<GetInvite, _>(&[("token", &token)]).await.unwrap();
+    assert!(!info.has_password && !info.sso);
+    accept(&globex_browser, &token, NEW_PASSWORD, NEW_PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(
+        status_of(&app, "carol@acme.test", "globex").await.as_deref(),
+        Some("active")
+    );
+
+    // acme's invite: resent to her mailbox, she proves the password she chose.
+    let acme = app.tenant_id("acme").await;
+    let (status, _) = post(
+        &app,
+        &admin,
+        &format!("/users/{carol}/invite/resend"),
+        Some(json!({ "tenantId": acme })),
+    )
+    .await;
+    assert_eq!(status, 202);
+    let mails = mailbox.deliver(&app).await;
+    let acme_mail = mails
+        .iter()
+        .rev()
+        .find(|m| m.contains("To: carol@acme.test") && m.contains("Acme"))
+        .unwrap();
+    let token = link_token(acme_mail);
+    let acme_browser = app.browser("acme");
+    let info: InviteInfo = acme_browser.call::<GetInvite, _>(&[("token", &token)]).await.unwrap();
+    assert!(info.has_password);
+    accept(&acme_browser, &token, NEW_PASSWORD, "").await.unwrap();
+    assert_eq!(
+        status_of(&app, "carol@acme.test", "acme").await.as_deref(),
+        Some("active")
+    );
+    acme_browser.sign_in("carol@acme.test", NEW_PASSWORD).await.unwrap();
+}

@@ -418,9 +418,12 @@ async fn link_holder(
     Ok((secret, target))
 }
 
-/// How the invitee accepts: by choosing a password (a new account), by proving an account they
-/// already have (its password, and a code where it has a second factor), or through the
-/// workspace's SSO (a new account invited to an SSO workspace).
+/// How the invitee accepts: by proving an account they already have (its password, and a code
+/// where it has a second factor), through the workspace's SSO (a new account invited to an SSO
+/// workspace: the provider's first sign-in accepts it), or by choosing a password. An account
+/// with no password yet (invited elsewhere too, never set up) chooses one here: the emailed
+/// link proves the mailbox, and an access link, which an admin holds, never gets this far for
+/// such an account (see `link_holder`).
 enum Acceptance {
     ChoosePassword,
     ProveAccount { needs_code: bool },
@@ -428,13 +431,15 @@ enum Acceptance {
 }
 
 async fn acceptance(state: &AppState, target: &Target) -> Result<Acceptance, AppError> {
-    if has_account_elsewhere(&state.db, &target.user, target.tenant.id).await? {
+    if target.user.password_hash.is_some() {
         let needs_code = !super::mfa::confirmed_factors(&state.db, target.user.id)
             .await?
             .is_empty();
         return Ok(Acceptance::ProveAccount { needs_code });
     }
-    Ok(match target.signs_in_with_sso() {
+    let sso_accepts =
+        target.signs_in_with_sso() && !has_account_elsewhere(&state.db, &target.user, target.tenant.id).await?;
+    Ok(match sso_accepts {
         true => Acceptance::Sso,
         false => Acceptance::ChoosePassword,
     })
@@ -483,11 +488,6 @@ pub async fn accept(
             ));
         }
         Acceptance::ProveAccount { needs_code } => {
-            if user.password_hash.is_none() {
-                return Err(AppError::forbidden(
-                    "Your account signs in with SSO elsewhere and has no password to prove it here. Ask your administrator.",
-                ));
-            }
             let password = SignInPassword::parse(answer.password)
                 .map_err(|_| AppError::invalid("password", "Enter your current password."))?;
             let who = (user, target.tenant.id);
