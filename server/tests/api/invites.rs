@@ -47,6 +47,20 @@ async fn raw_post(app: &TestApp, token: &str, path: &str, body: &'static str) ->
     (response.status().as_u16(), response.json().await.unwrap())
 }
 
+/// A new access link for `user_id` on `tenant_id`, made with `token`: its token.
+async fn access_link_token(app: &TestApp, token: &str, user_id: &str, tenant_id: uuid::Uuid) -> String {
+    let path = format!("/users/{user_id}/access-link");
+    let (status, body) = post(app, token, &path, Some(json!({ "tenantId": tenant_id }))).await;
+    assert_eq!(status, 201, "{body}");
+    body["url"]
+        .as_str()
+        .unwrap()
+        .rsplit("#token=")
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
 async fn accept(browser: &Browser, token: &str, password: &str, confirm: &str) -> FnResult<()> {
     browser
         .call::<AcceptInvite, _>(&[("token", token), ("password", password), ("confirm", confirm)])
@@ -293,21 +307,7 @@ async fn an_existing_person_is_invited_like_anyone_and_proves_the_account_is_the
     // exists, and it leaves the emailed invite working.
     let bob_id = bob.id.to_string();
     let admin_org = app.tenant_id("admin").await;
-    let (status, body) = post(
-        &app,
-        &admin,
-        &format!("/users/{bob_id}/access-link"),
-        Some(json!({ "tenantId": admin_org })),
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
-    let access_token = body["url"]
-        .as_str()
-        .unwrap()
-        .rsplit("#token=")
-        .next()
-        .unwrap()
-        .to_owned();
+    let access_token = access_link_token(&app, &admin, &bob_id, admin_org).await;
     let (status, error) = console
         .call::<GetInvite, InviteInfo>(&[("token", &access_token)])
         .await
@@ -564,21 +564,7 @@ async fn a_person_invited_twice_chooses_a_password_once_and_proves_it_once() {
     .await;
     assert_eq!(status, 201, "{body}");
     let carol = body["userId"].as_str().unwrap().to_owned();
-    let (status, body) = post(
-        &app,
-        &admin,
-        &format!("/users/{carol}/access-link"),
-        Some(json!({ "tenantId": globex })),
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
-    let access = body["url"]
-        .as_str()
-        .unwrap()
-        .rsplit("#token=")
-        .next()
-        .unwrap()
-        .to_owned();
+    let access = access_link_token(&app, &admin, &carol, globex).await;
     let globex_browser = app.browser("globex");
     let (status, _) = accept(&globex_browser, &access, NEW_PASSWORD, NEW_PASSWORD)
         .await

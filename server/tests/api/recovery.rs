@@ -166,6 +166,18 @@ async fn wrong_expired_superseded_and_foreign_codes_do_nothing() {
     assert_eq!(newest_code_state(&app).await, "expired", "the admins see why");
 }
 
+/// How many codes were compared with the one sent (the Invalid Code events of wrong codes).
+async fn codes_compared(app: &TestApp) -> usize {
+    security_events::Entity::find()
+        .filter(security_events::Column::EventType.eq("invalid_code"))
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.detail.as_ref().is_some_and(|d| d["state"] == "wrong"))
+        .count()
+}
+
 /// What the newest Invalid Code event says of the code (the answer itself says the same for
 /// every state).
 async fn newest_code_state(app: &TestApp) -> String {
@@ -209,14 +221,7 @@ async fn five_wrong_codes_and_a_resend_does_not_reset_the_count() {
         "too_many_wrong_codes",
         "resending never resets the count"
     );
-    let compared = security_events::Entity::find()
-        .filter(security_events::Column::EventType.eq("invalid_code"))
-        .all(&app.state.db)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.detail.as_ref().is_some_and(|d| d["state"] == "wrong"))
-        .count();
+    let compared = codes_compared(&app).await;
     assert_eq!(compared, 5);
 }
 
@@ -562,14 +567,7 @@ async fn parallel_wrong_codes_get_five_comparisons_at_most() {
     let tries = (0..40).map(|_| verify(&acme, "bob", wrong));
     let answers = futures::future::join_all(tries).await;
     assert!(answers.iter().all(|a| matches!(a, Err((422, _)))), "{answers:?}");
-    let compared = security_events::Entity::find()
-        .filter(security_events::Column::EventType.eq("invalid_code"))
-        .all(&app.state.db)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.detail.as_ref().is_some_and(|d| d["state"] == "wrong"))
-        .count();
+    let compared = codes_compared(&app).await;
     assert!(compared <= 5, "{compared} comparisons");
     // The right code is out of tries now too.
     assert!(matches!(verify(&acme, "bob", &code).await, Err((422, _))));
