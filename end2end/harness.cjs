@@ -46,6 +46,8 @@ async function startLatchkey() {
     LATCHKEY_BASE_DOMAIN: `localhost:${port}`,
     LATCHKEY_LISTEN: `127.0.0.1:${port}`,
     LATCHKEY_SITE_DIR: SITE,
+    // The test identity provider runs on this machine.
+    LATCHKEY_ALLOW_PRIVATE_HOSTS: '127.0.0.1,localhost',
     RUST_LOG: 'warn',
   };
   // Mail goes to a real SMTP server (aiosmtpd) that files each message in mailDir.

@@ -123,4 +123,9 @@ pub struct ServeConfig {
     /// REST API requests one token may make per minute; more answer 429 with Retry-After.
     #[arg(long, env = "LATCHKEY_API_RATE_LIMIT", default_value_t = app::server::DEFAULT_API_REQUESTS_PER_MINUTE, value_parser = clap::value_parser!(u32).range(1..))]
     pub api_rate_limit: u32,
+    /// Hosts on private or local networks that identity providers may be called at, comma
+    /// separated (`idp.corp.internal,10.0.0.5`). Otherwise SSO discovery, signing keys, token
+    /// exchange and "Test connection" call public internet addresses only.
+    #[arg(long, env = "LATCHKEY_ALLOW_PRIVATE_HOSTS", value_delimiter = ',')]
+    pub allow_private_hosts: Vec<String>,
 }

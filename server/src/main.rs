@@ -76,6 +76,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         config.smtp_configured = serve.smtp_url.is_some();
         config.api_requests_per_minute = serve.api_rate_limit;
         config.outbox_lease = std::time::Duration::from_secs(serve.outbox_lease_secs);
+        config.allowed_private_hosts = serve.allow_private_hosts.clone();
     }
     let hasher = PasswordHasher::for_this_machine();
     let mut state = startup::build_state(database, config, Arc::new(SystemClock), hasher, data_key)

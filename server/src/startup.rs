@@ -71,8 +71,12 @@ pub async fn build_state(
             AppError::internal()
         })?,
     };
+    let providers = Arc::new(app::server::services::sso::Providers::new(
+        &config.allowed_private_hosts,
+    ));
     Ok(AppState {
         db,
+        providers,
         config: Arc::new(config),
         clock,
         hasher,

@@ -6,6 +6,7 @@ pub mod context;
 pub mod crypto;
 pub mod entities;
 pub mod mail;
+pub mod outbound;
 pub mod passwords;
 pub mod services;
 pub mod sms;

@@ -21,6 +21,9 @@ pub struct ServiceConfig {
     /// A message being sent is hidden from other delivery workers this long; after a crash it
     /// is sent again once the lease ends (with the same `Message-ID`).
     pub outbox_lease: std::time::Duration,
+    /// Hosts on private networks that identity providers may be called at (by name, or as an
+    /// address written in the URL); every other call goes to public addresses only.
+    pub allowed_private_hosts: Vec<String>,
 }
 
 pub const DEFAULT_API_REQUESTS_PER_MINUTE: u32 = 600;
@@ -34,6 +37,7 @@ impl ServiceConfig {
             smtp_configured: false,
             api_requests_per_minute: DEFAULT_API_REQUESTS_PER_MINUTE,
             outbox_lease: std::time::Duration::from_secs(300),
+            allowed_private_hosts: Vec::new(),
             public_scheme,
         }
     }
@@ -58,4 +62,6 @@ pub struct AppState {
     pub cipher: Cipher,
     /// Sends MFA codes by text message; `None` when no provider is configured.
     pub sms: Option<Arc<dyn SmsProvider>>,
+    /// Identity providers: the guarded HTTP client and their discovery documents, cached.
+    pub providers: Arc<super::services::sso::Providers>,
 }

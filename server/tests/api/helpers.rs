@@ -57,7 +57,9 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut AppState)) -> TestApp {
     let addr = listener.local_addr().expect("addr");
     let base_domain = format!("localhost:{}", addr.port());
     let clock = ManualClock::new(chrono::Utc::now());
-    let config = ServiceConfig::new(&base_domain, "http");
+    let mut config = ServiceConfig::new(&base_domain, "http");
+    // The test identity provider runs on this machine.
+    config.allowed_private_hosts = vec!["127.0.0.1".into(), "localhost".into()];
     let mut state =
         server::startup::build_state(db, config, Arc::new(clock.clone()), PasswordHasher::new(2, 256), None)
             .await

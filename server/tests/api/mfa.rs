@@ -8,6 +8,7 @@ use app::api::{
 };
 use app::server::Clock;
 use app::server::entities::{memberships, mfa_factors, recovery_codes, security_events};
+use app::server::services::account_actions;
 use app::server::services::mfa::{code_at, secret_from_base32};
 use app::types::{MfaStep, MyAccount, MyMfa, RecoveryCodes, TotpEnrollment};
 use chrono::Duration;
@@ -367,4 +368,74 @@ async fn the_operator_org_can_enforce_mfa_too() {
         (403, "mfa_enrollment_required"),
         "admin screens wait for MFA"
     );
+}
+
+/// Forty wrong codes at once get five comparisons: each takes a try of the factor's budget
+/// before the code is compared, so the rest find the factor paused.
+#[tokio::test]
+async fn parallel_wrong_codes_get_five_comparisons() {
+    let app = spawn_app().await;
+    let (_, secret, _) = enrolled(&app, "acme", "bob").await;
+    let browser = app.browser("acme");
+    browser.sign_in("bob", DEMO_PASSWORD).await.unwrap();
+    let wrong = code_at(&secret, app.clock.now() + Duration::minutes(10));
+    let answers = futures::future::join_all((0..40).map(|_| verify(&browser, &wrong))).await;
+    let statuses: Vec<u16> = answers.iter().map(|a| a.as_ref().unwrap_err().0).collect();
+    assert_eq!(events_of(&app, "invalid_code").await, 5, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 422).count(), 4, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 403).count(), 36, "{statuses:?}");
+    assert_eq!(events_of(&app, "cooldown_activated").await, 1);
+}
+
+/// A factor's budget is the person's: wrong codes on one workspace leave none on another, and
+/// only an admin of every workspace of the person gives it back early.
+#[tokio::test]
+async fn a_second_workspace_gives_a_factor_no_fresh_budget() {
+    let app = spawn_app().await;
+    app.use_passwords("globex").await;
+    let (_, secret, codes) = enrolled(&app, "acme", "pat").await;
+    let acme = app.browser("acme");
+    acme.sign_in("pat", DEMO_PASSWORD).await.unwrap();
+    let wrong = code_at(&secret, app.clock.now() + Duration::minutes(10));
+    for _ in 0..5 {
+        verify(&acme, &wrong).await.unwrap_err();
+    }
+    let globex = app.browser("globex");
+    globex.sign_in("pat", DEMO_PASSWORD).await.unwrap();
+    for code in [wrong.clone(), code_at(&secret, app.clock.now())] {
+        let (status, error) = verify(&globex, &code).await.unwrap_err();
+        assert_eq!(status, 403, "{error:?}");
+        assert!(error.message().contains("Too many wrong codes"), "{error:?}");
+    }
+    assert_eq!(events_of(&app, "invalid_code").await, 5, "no comparison while paused");
+
+    // Acme's own admin ends acme's cooldown, but the authenticator stays paused: pat belongs
+    // to globex too.
+    let pat = app.user_id("pat@partner.test").await;
+    let meta = app::server::RequestMeta::default();
+    let reset = |email: &'static str, slug: &'static str| {
+        let app = &app;
+        let meta = &meta;
+        async move {
+            let actor = app.actor(email, slug).await;
+            let acme_id = app.tenant_id("acme").await;
+            account_actions::reset_cooldown(&app.state, &actor, meta, pat, acme_id).await
+        }
+    };
+    reset("owner@acme.test", "acme").await.unwrap();
+    let acme = app.browser("acme");
+    acme.sign_in("pat", DEMO_PASSWORD).await.unwrap();
+    let (status, _) = verify(&acme, &code_at(&secret, app.clock.now())).await.unwrap_err();
+    assert_eq!(status, 403, "still paused");
+
+    // Recovery codes have a budget of their own.
+    verify(&globex, &codes[0]).await.unwrap();
+
+    // An operator admin reaches every workspace of pat: the budgets start again.
+    reset("admin@demo-msp.test", "admin").await.unwrap();
+    let acme = app.browser("acme");
+    acme.sign_in("pat", DEMO_PASSWORD).await.unwrap();
+    verify(&acme, &code_at(&secret, app.clock.now() + Duration::seconds(30)))
+        .await
+        .unwrap();
 }

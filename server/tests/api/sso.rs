@@ -2,15 +2,17 @@
 //! success, the invited-then-SSO account, unknown emails, tampered ID tokens, provider errors,
 //! replays, MFA after SSO, and the settings that set it up.
 
-use crate::helpers::{Browser, DEMO_PASSWORD, TestApp, api_call, api_token, audited, spawn_app};
+use crate::helpers::{Browser, DEMO_PASSWORD, TestApp, api_call, api_token, audited, spawn_app, spawn_app_with};
 use crate::idp::{IdpClient, idp};
 use app::api::{GetTenantSso, TestTenantSso, UpdateTenantSettings, UpdateTenantSso};
 use app::server::entities::{memberships, security_events, tenants, users};
+use app::server::services::sso::Providers;
 use app::types::{MfaStep, SsoConfig, SsoConnectionReport, TenantSummary};
 use reqwest::Method;
 use reqwest::header::{LOCATION, SET_COOKIE};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
+use std::sync::Arc;
 
 struct Policy {
     jit: bool,
@@ -37,11 +39,17 @@ async fn operator_admin(app: &TestApp) -> Browser {
 /// console's server functions, and turns SSO on.
 async fn use_sso(app: &TestApp, slug: &str, policy: Policy) -> IdpClient {
     let client = idp().register(&app.url(slug, "/sso/callback")).await;
+    save_sso(app, slug, (&idp().issuer, &client), policy).await;
+    client
+}
+
+/// Saves a provider's settings for `slug` and turns SSO on.
+async fn save_sso(app: &TestApp, slug: &str, (issuer, client): (&str, &IdpClient), policy: Policy) {
     let admin = operator_admin(app).await;
     let tenant_id = app.tenant_id(slug).await.to_string();
     let mut form = vec![
         ("tenant_id", tenant_id.as_str()),
-        ("issuer", idp().issuer.as_str()),
+        ("issuer", issuer),
         ("client_id", client.client_id.as_str()),
         ("client_secret", client.client_secret.as_str()),
         ("allowed_domains", policy.domains),
@@ -61,7 +69,6 @@ async fn use_sso(app: &TestApp, slug: &str, policy: Policy) -> IdpClient {
     ];
     let summary: TenantSummary = admin.call::<UpdateTenantSettings, _>(&mode).await.expect("SSO on");
     assert!(summary.sso_configured);
-    client
 }
 
 /// How the flow ended: the callback URL the provider sent the browser to (if it got that far)
@@ -696,4 +703,84 @@ async fn a_workspace_provider_cannot_sign_in_or_attach_people_of_other_workspace
         user(&app, "bob@acme.test").await.unwrap().password_hash.is_some(),
         "acme still signs in with it"
     );
+}
+
+/// A tenant admin cannot aim Latchkey at the network it runs in: Test connection refuses
+/// loopback, private, link-local and unique-local addresses, written or behind a name, and the
+/// answer for a live server there is the answer for a closed port.
+#[tokio::test]
+async fn providers_on_internal_networks_are_refused_alike_open_or_closed() {
+    let app = spawn_app_with(|state| state.providers = Arc::new(Providers::new(&[]))).await;
+    let admin = operator_admin(&app).await;
+    let acme_id = app.tenant_id("acme").await.to_string();
+    let live = idp().issuer.clone();
+    let port = live.rsplit(':').next().unwrap().to_owned();
+    let issuers = [
+        live.clone(),
+        format!("http://localhost:{port}"),
+        "http://127.0.0.1:1".to_owned(),
+        "https://10.0.0.1".to_owned(),
+        "https://169.254.169.254".to_owned(),
+        "https://[fd00::1]".to_owned(),
+        "https://[::ffff:127.0.0.1]".to_owned(),
+    ];
+    let mut answers = std::collections::BTreeSet::new();
+    for issuer in &issuers {
+        let report: SsoConnectionReport = admin
+            .call::<TestTenantSso, _>(&[("tenant_id", &acme_id), ("issuer", issuer)])
+            .await
+            .unwrap();
+        assert!(!report.ok, "{issuer}: {report:?}");
+        assert_eq!(report.problems.len(), 1, "{report:?}");
+        let url = report.issuer.trim_end_matches('/').to_owned();
+        answers.insert(report.problems[0].replace(&url, "ISSUER"));
+    }
+    assert_eq!(answers.len(), 1, "{answers:#?}");
+    assert!(answers.first().unwrap().contains("public internet addresses only"));
+}
+
+/// Anonymous visitors cannot make Latchkey call a saved issuer at will: sign-ins share one
+/// cached discovery, and a failing provider is asked again only after a pause.
+#[tokio::test]
+async fn anonymous_sign_ins_fetch_a_saved_issuer_once() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app().await;
+    // A provider that fails every request, and counts them.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let requests = Arc::new(AtomicUsize::new(0));
+    let counted = requests.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let answer = b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+                let _ = socket.write_all(answer).await;
+            });
+        }
+    });
+    let client = IdpClient {
+        client_id: "latchkey-acme".into(),
+        client_secret: "s3cret-value-xyz".into(),
+    };
+    save_sso(&app, "acme", (&issuer, &client), DEFAULT_POLICY).await;
+    let starts = (0..20).map(|_| {
+        let browser = app.browser("acme");
+        async move {
+            browser
+                .client
+                .get(format!("{}/sso/start", browser.origin))
+                .send()
+                .await
+                .unwrap()
+        }
+    });
+    for answer in futures::future::join_all(starts).await {
+        let location = answer.headers()[LOCATION].to_str().unwrap().to_owned();
+        assert!(location.contains("sso_error=provider_unavailable"), "{location}");
+    }
+    assert_eq!(requests.load(Ordering::SeqCst), 1, "one fetch for twenty sign-ins");
 }

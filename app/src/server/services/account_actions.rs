@@ -72,6 +72,14 @@ async fn record(
     audit::record(txn, state.clock.as_ref(), actor, meta, change).await
 }
 
+/// Whether the actor is an admin of every workspace of the target's person.
+async fn whole_person(state: &AppState, actor: &Actor, target: &Target) -> Result<bool, AppError> {
+    Ok(super::access::reach_over(&state.db, actor, target)
+        .await?
+        .refusal()
+        .is_none())
+}
+
 /// "Reset Cooldown": MFA verification may be tried again at once.
 pub async fn reset_cooldown(
     state: &AppState,
@@ -83,10 +91,20 @@ pub async fn reset_cooldown(
     require(actor, USERS_SUPPORT, tenant_id)?;
     let target = target(&state.db, user_id, tenant_id).await?;
     let now = state.clock.now();
-    if status_now(&target, now) != MembershipStatus::Cooldown {
+    // The codes' budgets are the person's, on every workspace: forgotten by an admin of every
+    // workspace of the person only; otherwise a paused factor waits out its hour.
+    let whole = whole_person(state, actor, &target).await?;
+    let paused = whole
+        && throttle::locked_until(&state.db, &throttle::factor_keys(user_id), now)
+            .await?
+            .is_some();
+    if status_now(&target, now) != MembershipStatus::Cooldown && !paused {
         return Err(AppError::conflict("There is no cooldown running for this user."));
     }
     let txn = super::begin(&state.db).await?;
+    if whole {
+        throttle::clear_factors(&txn, user_id, now).await?;
+    }
     save_status(&txn, &target, MembershipStatus::Active, None, now).await?;
     record(
         &txn,
@@ -94,7 +112,7 @@ pub async fn reset_cooldown(
         actor,
         meta,
         ("user.cooldown_reset", &target),
-        json!({ "status": "active" }),
+        json!({ "status": "active", "factor_budgets_cleared": whole }),
     )
     .await?;
     txn.commit().await.map_err(db_error)?;
@@ -172,13 +190,11 @@ pub async fn unlock(
     let now = state.clock.now();
     // The sign-in failure lock is the account's, on every host: lifted by an admin of every
     // workspace of the person only (a lock is what holds off guesses at a shared password).
-    let whole = super::access::reach_over(&state.db, actor, &target)
-        .await?
-        .refusal()
-        .is_none();
+    let whole = whole_person(state, actor, &target).await?;
     let txn = super::begin(&state.db).await?;
     if whole {
         throttle::clear(&txn, &ThrottleKey::account(user_id), now).await?;
+        throttle::clear_factors(&txn, user_id, now).await?;
     }
     match status_now(&target, now) {
         MembershipStatus::Locked | MembershipStatus::Active | MembershipStatus::Cooldown => {}
@@ -276,6 +292,9 @@ pub async fn reset_mfa(
     }
     if status_now(&target, now) == MembershipStatus::Cooldown || target.membership.mfa_failed_attempts > 0 {
         save_status(&txn, &target, MembershipStatus::Active, None, now).await?;
+    }
+    if level == MfaResetLevel::User {
+        throttle::clear_factors(&txn, user_id, now).await?;
     }
     let ended = match level {
         MfaResetLevel::User => sessions::revoke_all_for_user(&txn, user_id).await?,

@@ -8,7 +8,7 @@
 use super::db_error;
 use super::throttle::ThrottleKey;
 use crate::AppError;
-use crate::server::entities::{security_events, sign_in_throttles, tenants};
+use crate::server::entities::{security_events, tenants};
 use crate::types::{
     AccessFix, AccessProblem, AccessProblemKind, MembershipStatus, SecurityEventType, SignInMode, TenantKind,
     TenantStatus,
@@ -190,13 +190,7 @@ pub async fn identifier_lock(
     user_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>, AppError> {
-    let rows = sign_in_throttles::Entity::find()
-        .filter(sign_in_throttles::Column::Key.eq(ThrottleKey::account(user_id).as_str()))
-        .filter(sign_in_throttles::Column::LockedUntil.gt(now))
-        .all(db)
-        .await
-        .map_err(db_error)?;
-    Ok(rows.into_iter().filter_map(|r| r.locked_until).max())
+    super::throttle::locked_until(db, &[ThrottleKey::account(user_id)], now).await
 }
 
 /// The user's most recent correct password on a host where they have no access, within

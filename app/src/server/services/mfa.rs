@@ -5,6 +5,7 @@
 //! 24 hours lock the account.
 
 use super::events::{self, NewEvent};
+use super::throttle::{self, Admission, CodeFactor, FailureOutcome, ThrottleKey};
 use super::{db_error, outbox, sessions};
 use crate::server::crypto::random_bytes;
 use crate::server::entities::mfa_factors::{self, FactorKind};
@@ -25,7 +26,7 @@ use uuid::Uuid;
 
 /// DESIGN.md, "MFA verification".
 pub const MAX_FAILURES: i32 = 5;
-pub const COOLDOWN: Duration = Duration::hours(1);
+pub const COOLDOWN: Duration = super::throttle::FACTOR_PAUSE;
 pub const COOLDOWNS_BEFORE_LOCK: u64 = 3;
 pub const COOLDOWN_WINDOW: Duration = Duration::hours(24);
 /// DESIGN.md, "recovery codes".
@@ -201,13 +202,16 @@ pub(super) async fn running_cooldown(
     }
 }
 
-/// A wrong code: counted atomically; the fifth starts a cooldown, the third cooldown within
-/// 24 hours locks the account and ends its sessions. Returns the error to show.
+/// A wrong code, already counted against the factors it was compared with: an Invalid Code
+/// event, and the wrong codes shown on this membership. When the count paused a factor
+/// (`paused`), this workspace's cooldown starts, and the person's third cooldown within 24 hours
+/// locks the account here and ends its sessions. Returns the error to show.
 async fn record_failure(
     state: &AppState,
     actor: &Actor,
     meta: &RequestMeta,
     detail: serde_json::Value,
+    paused: Option<DateTime<Utc>>,
 ) -> Result<AppError, AppError> {
     let db = &state.db;
     let now = state.clock.now();
@@ -229,9 +233,14 @@ async fn record_failure(
         detail,
     };
     let reference = events::record(db, state.clock.as_ref(), meta, event).await?;
-    // Only the request that crosses the limit starts the cooldown.
-    let until = now + COOLDOWN;
-    let started = memberships::Entity::update_many()
+    let Some(until) = paused else {
+        return Ok(AppError::Validation {
+            message: format!("That code is not right. (Ref {reference})"),
+            fields: [("code".to_owned(), vec!["That code is not right.".to_owned()])].into(),
+        });
+    };
+    let txn = super::begin(db).await?;
+    memberships::Entity::update_many()
         .col_expr(
             memberships::Column::Status,
             Expr::value(MembershipStatus::Cooldown.as_str()),
@@ -239,19 +248,9 @@ async fn record_failure(
         .col_expr(memberships::Column::CooldownUntil, Expr::value(until))
         .col_expr(memberships::Column::MfaFailedAttempts, Expr::value(0))
         .filter(memberships::Column::Id.eq(membership_id))
-        .filter(memberships::Column::MfaFailedAttempts.gte(MAX_FAILURES))
-        .exec(db)
+        .exec(&txn)
         .await
-        .map_err(db_error)?
-        .rows_affected
-        == 1;
-    if !started {
-        return Ok(AppError::Validation {
-            message: format!("That code is not right. (Ref {reference})"),
-            fields: [("code".to_owned(), vec!["That code is not right.".to_owned()])].into(),
-        });
-    }
-    let txn = super::begin(db).await?;
+        .map_err(db_error)?;
     let event = NewEvent {
         event_type: SecurityEventType::CooldownActivated,
         user_id: Some(actor.user.id),
@@ -260,9 +259,9 @@ async fn record_failure(
         detail: json!({ "until": until, "failures": MAX_FAILURES }),
     };
     events::record(&txn, state.clock.as_ref(), meta, event).await?;
+    // The factors are the person's, and so are their cooldowns, wherever they started.
     let recent_cooldowns = security_events::Entity::find()
         .filter(security_events::Column::UserId.eq(actor.user.id))
-        .filter(security_events::Column::TenantId.eq(actor.tenant.id))
         .filter(security_events::Column::EventType.eq(SecurityEventType::CooldownActivated.as_str()))
         .filter(security_events::Column::OccurredAt.gt(now - COOLDOWN_WINDOW))
         .count(&txn)
@@ -351,8 +350,64 @@ pub(super) async fn prove_second_factor(
     check_code(state, &actor, meta, input).await
 }
 
-/// Checks a TOTP, texted or recovery code of the actor's, under the membership's cooldown; a
-/// wrong one is counted, a right one clears the count.
+/// The factors a code of this shape may belong to: a 6-digit code is compared with the
+/// person's authenticator app and their last texted code, a recovery code with their recovery
+/// codes. A 6-digit guess at a person with neither still spends the authenticator's budget.
+fn candidates(shape: &CodeShape, confirmed: &[mfa_factors::Model]) -> Vec<CodeFactor> {
+    if let CodeShape::Recovery(_) = shape {
+        return vec![CodeFactor::RecoveryCode];
+    }
+    let has = |kind: FactorKind| confirmed.iter().any(|f| f.kind == kind.as_str());
+    let mut factors = Vec::with_capacity(2);
+    if has(FactorKind::Totp) || !has(FactorKind::Sms) {
+        factors.push(CodeFactor::Totp);
+    }
+    if has(FactorKind::Sms) {
+        factors.push(CodeFactor::Sms);
+    }
+    factors
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Compared {
+    Accepted,
+    Replayed,
+    Wrong,
+}
+
+/// Compares a code with the factors a try was taken from.
+async fn compare(
+    state: &AppState,
+    actor: &Actor,
+    meta: &RequestMeta,
+    (shape, confirmed, admitted): (&CodeShape, &[mfa_factors::Model], &[CodeFactor]),
+    now: DateTime<Utc>,
+) -> Result<Compared, AppError> {
+    let code = match shape {
+        CodeShape::Recovery(code) => {
+            let used = use_recovery_code(state, actor, meta, code, now).await?;
+            return Ok(if used { Compared::Accepted } else { Compared::Wrong });
+        }
+        CodeShape::Totp(code) => code,
+    };
+    let mut compared = Compared::Wrong;
+    if admitted.contains(&CodeFactor::Totp) {
+        compared = check_totp(state, actor, meta, (confirmed, code), now).await?;
+    }
+    if compared != Compared::Accepted
+        && admitted.contains(&CodeFactor::Sms)
+        && super::sms_factor::code_matches(state, actor, code, now).await?
+    {
+        compared = Compared::Accepted;
+    }
+    Ok(compared)
+}
+
+/// Checks a TOTP, texted or recovery code of the actor's. Refused while this workspace's
+/// cooldown runs; otherwise each factor the code may belong to gives one try of its budget
+/// *before* the code is compared, in one conditional UPDATE, so parallel guesses get no more
+/// comparisons than the budget holds, on any number of workspaces. A wrong code keeps its tries
+/// spent; a right one clears the count.
 async fn check_code(state: &AppState, actor: &Actor, meta: &RequestMeta, input: &str) -> Result<(), AppError> {
     let shape = parse_code(input)?;
     let db = &state.db;
@@ -360,54 +415,67 @@ async fn check_code(state: &AppState, actor: &Actor, meta: &RequestMeta, input: 
     if let Some(until) = running_cooldown(db, &actor.membership, now).await? {
         return Err(cooldown_error(until));
     }
-    let accepted = match &shape {
-        CodeShape::Totp(code) => match check_totp(state, actor, meta, code, now).await? {
-            TotpCheck::Accepted => true,
-            TotpCheck::Wrong if super::sms_factor::code_matches(state, actor, code, now).await? => true,
-            TotpCheck::Replayed => {
-                let error = record_failure(state, actor, meta, json!({ "factor": "totp", "replay": true })).await?;
-                return Err(match error {
-                    AppError::Validation { .. } => AppError::invalid(
-                        "code",
-                        "This code was already used. Wait for the next code in your app.",
-                    ),
-                    other => other,
-                });
-            }
-            TotpCheck::Wrong => false,
-        },
-        CodeShape::Recovery(code) => use_recovery_code(state, actor, meta, code, now).await?,
-    };
-    if !accepted {
-        let factor = match shape {
-            CodeShape::Totp(_) => "totp",
-            CodeShape::Recovery(_) => "recovery_code",
-        };
-        return Err(record_failure(state, actor, meta, json!({ "factor": factor })).await?);
+    let confirmed = confirmed_factors(db, actor.user.id).await?;
+    let key = |factor: CodeFactor| ThrottleKey::factor(actor.user.id, factor);
+    let mut admitted = Vec::new();
+    let mut paused_until = None;
+    for factor in candidates(&shape, &confirmed) {
+        match throttle::admit(db, &key(factor), actor.tenant.id, || state.clock.now()).await? {
+            Admission::Admitted => admitted.push(factor),
+            Admission::Locked { until } => paused_until = Ord::max(paused_until, Some(until)),
+        }
     }
-    memberships::Entity::update_many()
-        .col_expr(memberships::Column::MfaFailedAttempts, Expr::value(0))
-        .filter(memberships::Column::Id.eq(actor.membership.id))
-        .exec(db)
-        .await
-        .map_err(db_error)?;
-    Ok(())
-}
-
-enum TotpCheck {
-    Accepted,
-    Replayed,
-    Wrong,
+    let Some(first) = admitted.first().copied() else {
+        return Err(cooldown_error(paused_until.unwrap_or(now)));
+    };
+    let compared = match compare(state, actor, meta, (&shape, &confirmed, &admitted), now).await {
+        Ok(compared) => compared,
+        Err(error) => {
+            for factor in &admitted {
+                throttle::release(db, &key(*factor)).await?;
+            }
+            return Err(error);
+        }
+    };
+    if compared == Compared::Accepted {
+        for factor in &admitted {
+            throttle::record_success(db, &key(*factor), state.clock.now()).await?;
+        }
+        memberships::Entity::update_many()
+            .col_expr(memberships::Column::MfaFailedAttempts, Expr::value(0))
+            .filter(memberships::Column::Id.eq(actor.membership.id))
+            .exec(db)
+            .await
+            .map_err(db_error)?;
+        return Ok(());
+    }
+    let mut paused = None;
+    for factor in &admitted {
+        let outcome = throttle::record_failure(db, &key(*factor), state.clock.now()).await?;
+        if let FailureOutcome::LockedNow { until } = outcome {
+            paused = Some(until);
+        }
+    }
+    let replay = compared == Compared::Replayed;
+    let detail = json!({ "factor": first.as_str(), "replay": replay });
+    let error = record_failure(state, actor, meta, detail, paused).await?;
+    Err(match error {
+        AppError::Validation { .. } if replay => AppError::invalid(
+            "code",
+            "This code was already used. Wait for the next code in your app.",
+        ),
+        other => other,
+    })
 }
 
 async fn check_totp(
     state: &AppState,
     actor: &Actor,
     meta: &RequestMeta,
-    code: &str,
+    (confirmed, code): (&[mfa_factors::Model], &str),
     now: DateTime<Utc>,
-) -> Result<TotpCheck, AppError> {
-    for factor in confirmed_factors(&state.db, actor.user.id).await? {
+) -> Result<Compared, AppError> {
+    for factor in confirmed {
         if factor.kind != FactorKind::Totp.as_str() {
             continue;
         }
@@ -434,7 +502,7 @@ async fn check_totp(
             .rows_affected
             == 1;
         if claimed {
-            return Ok(TotpCheck::Accepted);
+            return Ok(Compared::Accepted);
         }
         let event = NewEvent {
             event_type: SecurityEventType::TotpReplay,
@@ -444,9 +512,9 @@ async fn check_totp(
             detail: json!({ "factor_id": factor.id, "step": step }),
         };
         events::record(&state.db, state.clock.as_ref(), meta, event).await?;
-        return Ok(TotpCheck::Replayed);
+        return Ok(Compared::Replayed);
     }
-    Ok(TotpCheck::Wrong)
+    Ok(Compared::Wrong)
 }
 
 async fn use_recovery_code(

@@ -13,6 +13,7 @@ use super::{audit, db_error, one_time, sessions, setup, users};
 use crate::AppError;
 use crate::domain::{DisplayName, Email};
 use crate::server::entities::{memberships, tenants, users as user_rows};
+use crate::server::outbound::Outbound;
 use crate::server::{Actor, AppState, Realm, RequestMeta};
 use crate::types::{
     MembershipStatus, RealmKind, SecurityEventType, SignInMode, SsoConfig, SsoConfigUpdate, SsoConnectionReport,
@@ -30,7 +31,8 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use std::sync::LazyLock;
+use std::collections::HashMap;
+use std::sync::Arc;
 use uuid::Uuid;
 
 pub const FLOW_COOKIE: &str = "lk_sso";
@@ -40,18 +42,75 @@ const FLOW_LIFETIME: Duration = Duration::minutes(10);
 const MAX_ALLOWED_DOMAINS: usize = 50;
 const MAX_FIELD_LEN: usize = 512;
 
-/// Talks to identity providers. Redirects are not followed (a configured URL must not be able
-/// to send the server elsewhere), and a slow provider cannot hold a request for long. Calls are
-/// few (two per sign-in), so connections are not pooled: a pooled connection belongs to the
-/// runtime that opened it, and this client outlives any one runtime.
-static PROVIDER_HTTP: LazyLock<reqwest::Client> = LazyLock::new(|| {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .pool_max_idle_per_host(0)
-        .timeout(std::time::Duration::from_secs(10))
-        .build()
-        .expect("the HTTP client has a valid static configuration")
-});
+/// A discovery document is reused this long after it was fetched for a sign-in.
+const DISCOVERY_FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(300);
+/// After a failed fetch, sign-ins answer with that failure this long before trying again.
+const DISCOVERY_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// One workspace's last discovery, behind a lock that parallel sign-ins wait on.
+type DiscoverySlot = Arc<tokio::sync::Mutex<Option<Discovered>>>;
+
+/// What a discovery fetch gave, and when.
+struct Discovered {
+    at: std::time::Instant,
+    outcome: Result<CoreProviderMetadata, String>,
+}
+
+/// The workspaces' identity providers, as sign-ins reach them: through the guarded client (public
+/// addresses only, see [`Outbound`]) and with each workspace's discovery document (and signing
+/// keys) cached. Anonymous visitors start and finish sign-ins, so without the cache each visit
+/// would make Latchkey fetch two documents from the saved issuer: now a workspace's issuer is
+/// asked at most once per [`DISCOVERY_FRESH_FOR`], or per [`DISCOVERY_RETRY_AFTER`] while it
+/// fails, however many sign-ins start, and parallel sign-ins wait for one fetch.
+pub struct Providers {
+    http: Outbound,
+    /// By workspace and issuer.
+    discovered: std::sync::Mutex<HashMap<(Uuid, String), DiscoverySlot>>,
+}
+
+impl Providers {
+    pub fn new(allowed_private_hosts: &[String]) -> Self {
+        Self {
+            http: Outbound::new(allowed_private_hosts),
+            discovered: std::sync::Mutex::default(),
+        }
+    }
+
+    /// Fetches an issuer's discovery document and signing keys now (Test connection).
+    async fn discover(&self, issuer: &IssuerUrl) -> Result<CoreProviderMetadata, String> {
+        CoreProviderMetadata::discover_async(issuer.clone(), &self.http)
+            .await
+            .map_err(|error| describe_discovery_error(issuer, &error))
+    }
+
+    /// The workspace's discovery document, from the cache while it is fresh.
+    async fn discovered(&self, tenant_id: Uuid, issuer: &IssuerUrl) -> Result<CoreProviderMetadata, String> {
+        let slot = {
+            let mut entries = self
+                .discovered
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            entries.entry((tenant_id, issuer.to_string())).or_default().clone()
+        };
+        let mut slot = slot.lock().await;
+        if let Some(last) = slot.as_ref() {
+            let fresh_for = if last.outcome.is_ok() {
+                DISCOVERY_FRESH_FOR
+            } else {
+                DISCOVERY_RETRY_AFTER
+            };
+            if last.at.elapsed() < fresh_for {
+                return last.outcome.clone();
+            }
+        }
+        let outcome = self.discover(issuer).await;
+        *slot = Some(Discovered {
+            at: std::time::Instant::now(),
+            outcome: outcome.clone(),
+        });
+        outcome
+    }
+}
 
 /// The address the provider sends the browser back to, as registered there.
 pub fn redirect_uri(state: &AppState, label: &str) -> String {
@@ -269,7 +328,7 @@ pub async fn test_connection(
         issuer: issuer.to_string(),
         ..SsoConnectionReport::default()
     };
-    match CoreProviderMetadata::discover_async(issuer.clone(), &*PROVIDER_HTTP).await {
+    match state.providers.discover(&issuer).await {
         Ok(metadata) => {
             report.authorization_endpoint = Some(metadata.authorization_endpoint().to_string());
             report.token_endpoint = metadata.token_endpoint().map(ToString::to_string);
@@ -294,7 +353,7 @@ pub async fn test_connection(
                     .push("The provider does not offer the authorization code flow (response type \"code\").".into());
             }
         }
-        Err(error) => report.problems.push(describe_discovery_error(&issuer, &error)),
+        Err(problem) => report.problems.push(problem),
     }
     report.ok = report.problems.is_empty();
     Ok(report)
@@ -310,7 +369,15 @@ fn describe_discovery_error<E: std::error::Error + 'static>(
         issuer.as_str().trim_end_matches('/')
     );
     match error {
-        D::Request(cause) => format!("Could not reach {document}: {}.", error_chain(cause)),
+        // One answer whatever stopped the call (a refused, closed or silent port, a name that
+        // does not resolve or is internal, a bad certificate): the person reading it may be
+        // probing the network Latchkey runs in. The cause goes to the server log.
+        D::Request(cause) => {
+            tracing::info!(issuer = %issuer.as_str(), cause = %error_chain(cause), "an identity provider could not be reached");
+            format!(
+                "Could not reach {document}. Latchkey calls identity providers at public internet addresses only: check the URL, that the provider answers there, and its TLS certificate."
+            )
+        }
         D::Response(status, _, _) => format!("{document} answered HTTP {status}, not the discovery document."),
         D::Parse(cause) => format!(
             "{document} is not a usable discovery document: {} (at {}).",
@@ -404,14 +471,11 @@ async fn provider(state: &AppState, realm: &Realm) -> Result<Provider, Failure> 
             tracing::error!(tenant = %tenant.slug, "the SSO client secret cannot be opened with this instance's key");
             not_configured()
         })?;
-    let metadata = CoreProviderMetadata::discover_async(issuer.clone(), &*PROVIDER_HTTP)
+    let metadata = state
+        .providers
+        .discovered(tenant.id, &issuer)
         .await
-        .map_err(|error| {
-            Failure::new(
-                SsoFailureReason::ProviderUnavailable,
-                json!({ "error": describe_discovery_error(&issuer, &error) }),
-            )
-        })?;
+        .map_err(|error| Failure::new(SsoFailureReason::ProviderUnavailable, json!({ "error": error })))?;
     let redirect = RedirectUrl::new(redirect_uri(state, realm.label())).map_err(|_| not_configured())?;
     let client = CoreClient::from_provider_metadata(
         metadata,
@@ -541,7 +605,7 @@ async fn verified_identity(
         .exchange_code(AuthorizationCode::new(code))
         .map_err(|_| unavailable("the provider has no token endpoint".into()))?
         .set_pkce_verifier(PkceCodeVerifier::new(flow.pkce_verifier))
-        .request_async(&*PROVIDER_HTTP)
+        .request_async(&state.providers.http)
         .await
         .map_err(|error| match &error {
             openidconnect::RequestTokenError::ServerResponse(answer) => Failure::new(
@@ -551,6 +615,10 @@ async fn verified_identity(
                     "provider_error_description": answer.error_description(),
                 }),
             ),
+            openidconnect::RequestTokenError::Request(cause) => {
+                tracing::info!(cause = %error_chain(cause), "an identity provider's token endpoint could not be reached");
+                unavailable("the token endpoint could not be reached".into())
+            }
             other => unavailable(format!("token request failed: {}", error_chain(other))),
         })?;
     let invalid = |error: String| Failure::new(SsoFailureReason::InvalidToken, json!({ "error": error }));

@@ -5,7 +5,8 @@
 //! account's email and username and by every host it is tried on (the password is the same on
 //! all of them), one per unknown identifier, and one per device cookie for browsers that have
 //! signed in as that identifier before (OWASP's device-cookie scheme), so a stranger's guesses
-//! lock strangers out, never the user's own browser.
+//! lock strangers out, never the user's own browser. Second-factor codes are counted the same
+//! way, one key per factor of a person (TOTP, text message, recovery codes) on every workspace.
 //!
 //! Every attempt reserves a slot *before* the password is hashed: `failures + in_flight` may
 //! not reach the limit, and the reservation is one conditional UPDATE, so fifty parallel guesses
@@ -33,27 +34,77 @@ pub fn lock_duration(previous_locks: i32) -> Duration {
     Duration::minutes(Ord::min(minutes, 24 * 60))
 }
 
+/// How long a second factor's codes are refused once its budget is spent (DESIGN.md, "MFA
+/// verification": the cooldown).
+pub const FACTOR_PAUSE: Duration = Duration::hours(1);
+
+/// A second factor whose codes can be guessed. Each has its own budget per person, on every
+/// workspace: a code is compared only after a try of the factor it may belong to is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeFactor {
+    Totp,
+    Sms,
+    RecoveryCode,
+}
+
+impl CodeFactor {
+    pub const ALL: [Self; 3] = [Self::Totp, Self::Sms, Self::RecoveryCode];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Totp => "totp",
+            Self::Sms => "sms",
+            Self::RecoveryCode => "recovery_code",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ThrottleKey(String);
+pub struct ThrottleKey {
+    key: String,
+    /// Password budgets lock for longer each time; a factor pauses for [`FACTOR_PAUSE`].
+    doubling: bool,
+}
 
 impl ThrottleKey {
+    fn password(key: String) -> Self {
+        Self { key, doubling: true }
+    }
+
     /// An account, whichever of its identifiers and hosts a guess uses.
     pub fn account(user_id: Uuid) -> Self {
-        Self(format!("a:{}", user_id.simple()))
+        Self::password(format!("a:{}", user_id.simple()))
     }
 
     /// An identifier no account has, on every host.
     pub fn unknown(identifier: &str) -> Self {
-        Self(format!("i:{identifier}"))
+        Self::password(format!("i:{identifier}"))
     }
 
     /// One trusted browser (the nonce of its device cookie).
     pub fn device(nonce: &str) -> Self {
-        Self(format!("d:{nonce}"))
+        Self::password(format!("d:{nonce}"))
+    }
+
+    /// The codes of one second factor of a person, on every workspace.
+    pub fn factor(user_id: Uuid, factor: CodeFactor) -> Self {
+        Self {
+            key: format!("f:{}:{}", factor.as_str(), user_id.simple()),
+            doubling: false,
+        }
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.key
+    }
+
+    /// How long the key locks when its count reaches the limit for the `previous_locks + 1`th time.
+    fn lock_duration(&self, previous_locks: i32) -> Duration {
+        if self.doubling {
+            lock_duration(previous_locks)
+        } else {
+            FACTOR_PAUSE
+        }
     }
 }
 
@@ -82,7 +133,7 @@ async fn ensure_row(
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let row = sign_in_throttles::ActiveModel {
-        key: Set(key.0.clone()),
+        key: Set(key.key.clone()),
         tenant_id: Set(tenant_id),
         failures: Set(0),
         in_flight: Set(0),
@@ -213,7 +264,7 @@ pub async fn record_failure(
     if row.failures < MAX_FAILURES {
         return Ok(FailureOutcome::Counted { failures: row.failures });
     }
-    let until = now + lock_duration(row.lock_count);
+    let until = now + key.lock_duration(row.lock_count);
     // Only one of several attempts finishing together turns the count into a lock.
     let locked = sign_in_throttles::Entity::update_many()
         .col_expr(Column::LockedUntil, Expr::value(until))
@@ -262,6 +313,37 @@ pub async fn clear(db: &impl ConnectionTrait, key: &ThrottleKey, now: DateTime<U
     Ok(())
 }
 
+/// The latest running lock among `keys`, if any.
+pub async fn locked_until(
+    db: &impl ConnectionTrait,
+    keys: &[ThrottleKey],
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, AppError> {
+    let rows = sign_in_throttles::Entity::find()
+        .filter(Column::Key.is_in(keys.iter().map(|k| k.key.clone())))
+        .filter(Column::LockedUntil.gt(now))
+        .all(db)
+        .await
+        .map_err(db_error)?;
+    Ok(rows.into_iter().filter_map(|r| r.locked_until).max())
+}
+
+/// The keys of every second factor of a person.
+pub fn factor_keys(user_id: Uuid) -> Vec<ThrottleKey> {
+    CodeFactor::ALL
+        .into_iter()
+        .map(|factor| ThrottleKey::factor(user_id, factor))
+        .collect()
+}
+
+/// The person's second factors take codes again at once (their counts and pauses are forgotten).
+pub async fn clear_factors(db: &impl ConnectionTrait, user_id: Uuid, now: DateTime<Utc>) -> Result<(), AppError> {
+    for key in factor_keys(user_id) {
+        clear(db, &key, now).await?;
+    }
+    Ok(())
+}
+
 /// Gives a slot back without counting anything (the attempt ended for another reason).
 pub async fn release(db: &impl ConnectionTrait, key: &ThrottleKey) -> Result<(), AppError> {
     release_slot(db, key).await
@@ -282,6 +364,17 @@ mod tests {
     }
 
     #[test]
+    fn a_factor_pauses_for_an_hour_each_time() {
+        let key = ThrottleKey::factor(Uuid::now_v7(), CodeFactor::Totp);
+        assert_eq!(key.lock_duration(0), FACTOR_PAUSE);
+        assert_eq!(key.lock_duration(5), FACTOR_PAUSE);
+        assert_eq!(
+            ThrottleKey::account(Uuid::now_v7()).lock_duration(2),
+            Duration::hours(1)
+        );
+    }
+
+    #[test]
     fn keys_separate_accounts_identifiers_and_devices() {
         let a = Uuid::now_v7();
         let b = Uuid::now_v7();
@@ -290,6 +383,9 @@ mod tests {
             ThrottleKey::account(a),
             ThrottleKey::unknown(&a.simple().to_string()),
             ThrottleKey::device(&a.simple().to_string()),
+            ThrottleKey::factor(a, CodeFactor::Totp),
+            ThrottleKey::factor(a, CodeFactor::Sms),
+            ThrottleKey::factor(a, CodeFactor::RecoveryCode),
         ];
         for (i, x) in keys.iter().enumerate() {
             for y in &keys[i + 1..] {
