@@ -37,7 +37,7 @@ test('the users list: filters, counts, row menus by status, confirmations and to
 
   // Locked: exactly the Locked items; Reset MFA stays visible, disabled, with the reason.
   let { row, menu } = await menuOf(page, 'dave@acme.test');
-  assert.deepEqual(await items(menu), ['Unlock Account', 'Send Reset Password Link', 'Reset MFA']);
+  assert.deepEqual(await items(menu), ['Unlock Account', 'Send Reset Password Link', 'Reset MFA', 'Disable Access']);
   const resetMfa = menu.getByRole('menuitem', { name: /Reset MFA/ });
   assert.equal(await resetMfa.isDisabled(), true);
   assert.match(await resetMfa.innerText(), /MFA is not set up for this user/);
@@ -60,7 +60,7 @@ test('the users list: filters, counts, row menus by status, confirmations and to
 
   // Active in two workspaces: no temporary password, with the reason.
   ({ menu } = await menuOf(page, 'pat@partner.test'));
-  assert.deepEqual(await items(menu), ['Send Reset Password Link', 'Reset MFA', 'Generate Temporary Password', 'Change Role', 'Lock Account', 'Impersonate']);
+  assert.deepEqual(await items(menu), ['Send Reset Password Link', 'Reset MFA', 'Generate Temporary Password', 'Change Role', 'Lock Account', 'Disable Access', 'Impersonate']);
   assert.match(await menu.getByRole('menuitem', { name: /Generate Temporary Password/ }).innerText(), /more than one workspace/);
   await page.keyboard.press('Escape');
 
@@ -101,7 +101,7 @@ test('support cannot change roles; a tenant admin sees only their workspace', as
   await page.goto(env.latchkey.url('admin', '/users'));
   await page.getByTestId('user-table').waitFor();
   const { menu } = await menuOf(page, 'erin@acme.test');
-  assert.deepEqual(await items(menu), ['Reset Cooldown', 'Reset MFA', 'Lock Account']);
+  assert.deepEqual(await items(menu), ['Reset Cooldown', 'Reset MFA', 'Lock Account', 'Disable Access']);
   await page.keyboard.press('Escape');
   await menu.waitFor({ state: 'hidden' });
   const disabled = await menuOf(page, 'frank@acme.test');
@@ -143,4 +143,46 @@ test('support cannot change roles; a tenant admin sees only their workspace', as
   await screenshot(own, 'users-tenant-admin-shared-person');
   await own.keyboard.press('Escape');
   await tenant.close();
+});
+
+test('disable access: asked first, the person then reads "This account is disabled", enabled again from Edit User', async () => {
+  const context = await env.browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  await page.goto(env.latchkey.url('admin', '/sign-in'));
+  await signIn(page, 'admin@demo-msp.test');
+  await page.getByTestId('home').waitFor();
+  await page.goto(env.latchkey.url('admin', '/users'));
+  await page.getByTestId('user-table').waitFor();
+  let { menu } = await menuOf(page, 'owner@acme.test');
+  await menu.getByRole('menuitem', { name: 'Disable Access', exact: true }).click();
+  const dialog = page.getByTestId('confirm-dialog');
+  await dialog.getByText("Disable Alice Owner's access?").waitFor();
+  await screenshot(page, 'users-disable-dialog');
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await dialog.waitFor({ state: 'hidden' });
+  ({ menu } = await menuOf(page, 'owner@acme.test'));
+  await menu.getByRole('menuitem', { name: 'Disable Access', exact: true }).click();
+  await dialog.getByRole('button', { name: 'Disable Access' }).click();
+  await page.getByTestId('toast').getByText('Access was disabled for Alice Owner.').waitFor();
+
+  const person = await env.browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const own = await person.newPage();
+  await own.goto(env.latchkey.url('acme', '/sign-in'));
+  await signIn(own, 'alice');
+  await own.getByTestId('error').waitFor();
+  assert.match(await own.getByTestId('error').innerText(), /This account is disabled/);
+  await screenshot(own, 'acme-disabled');
+  await checkAccessibility(own, 'Sign-in refused: disabled');
+
+  const row = page.locator('[data-testid="user-row"][data-email="owner@acme.test"]').first();
+  await row.getByRole('link').first().click();
+  const status = page.getByTestId('status-block').first();
+  await status.getByRole('button', { name: 'Enable Access' }).click();
+  await page.getByTestId('toast').getByText('Access was enabled for Alice Owner.').waitFor();
+  await screenshot(page, 'edit-user-access-enabled');
+  await own.goto(env.latchkey.url('acme', '/sign-in'));
+  await signIn(own, 'alice');
+  await own.getByTestId('home').waitFor();
+  await person.close();
+  await context.close();
 });

@@ -182,6 +182,7 @@ async fn seed(url: &str, user_count: u64, tenant_count: u64, event_count: u64) -
                 locked_until: sea_orm::Set(None),
                 cooldown_until: sea_orm::Set(cooldown_until),
                 mfa_failed_attempts: sea_orm::Set(0),
+                mfa_enrollment_required: sea_orm::Set(false),
                 created_at: sea_orm::Set(created),
                 updated_at: sea_orm::Set(created),
             });

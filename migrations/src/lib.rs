@@ -28,6 +28,7 @@ mod m20261202_000012_membership_email;
 mod m20261203_000013_membership_status_cover;
 mod m20261204_000014_workspace_search;
 mod m20261206_000015_sqlite_workspace_scan;
+mod m20261207_000016_mfa_enrollment_required;
 
 pub struct Migrator;
 
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000013_membership_status_cover::Migration),
             Box::new(m20261204_000014_workspace_search::Migration),
             Box::new(m20261206_000015_sqlite_workspace_scan::Migration),
+            Box::new(m20261207_000016_mfa_enrollment_required::Migration),
         ]
     }
 }

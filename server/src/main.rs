@@ -1,8 +1,9 @@
-//! `latchkey`: serve, migrate, seed demo data, mint API tokens.
+//! `latchkey`: serve, migrate, seed demo data, mint API tokens, create the first administrator
+//! and unlock a locked-out one.
 
 use app::server::mail::SmtpMailer;
 use app::server::passwords::PasswordHasher;
-use app::server::services::{demo, outbox, tokens};
+use app::server::services::{command_line, demo, outbox, tokens};
 use app::server::sms::TwilioSms;
 use app::server::{ServiceConfig, SystemClock};
 use clap::{Parser, Subcommand};
@@ -33,6 +34,50 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// The operator's administrators.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Break-glass for a person locked out of their account (audited as done from the command line).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an operator Administrator and print a one-time link where they choose a password;
+    /// their first sign-in then sets up MFA.
+    Create {
+        /// Email the administrator signs in with.
+        #[arg(long)]
+        email: String,
+        /// Display name (default: the email's local part).
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(clap::Args)]
+struct PersonArgs {
+    /// Email of the account.
+    #[arg(long)]
+    email: String,
+    /// Workspace slug (default: the operator's admin console).
+    #[arg(long)]
+    tenant: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Lift a lock, a cooldown and the sign-in failure count.
+    Unlock(PersonArgs),
+    /// Remove every MFA factor; the next sign-in sets one up again.
+    ResetMfa(PersonArgs),
+    /// Print a one-time link (24 hours) to set a new password; MFA is kept.
+    ResetLink(PersonArgs),
 }
 
 #[derive(Subcommand)]
@@ -115,6 +160,14 @@ async fn run(cli: Cli) -> Result<(), String> {
             if !serve.site_dir.join("index.html").exists() {
                 tracing::warn!(site_dir = %serve.site_dir.display(), "no built web app here: pages will be missing (build it with trunk)");
             }
+            if !command_line::has_operator_admin(&state.db)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                tracing::warn!(
+                    "no operator administrator exists yet: create one with `latchkey admin create --email you@example.com` and open the link it prints"
+                );
+            }
             tracing::info!(listen = %serve.listen, admin = %state.config.workspace_url("admin"), "latchkey is serving");
             let router = startup::build_router(state, &serve.site_dir);
             startup::serve(listener, router).await.map_err(|e| e.to_string())
@@ -148,6 +201,36 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             println!("{}", created.token);
+            Ok(())
+        }
+        Command::Admin {
+            command: AdminCommand::Create { email, name },
+        } => {
+            let link = command_line::create_operator_admin(&state, &email, name.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "Administrator {email} created. Open this link to choose a password (it works once, until {} UTC):",
+                link.expires_at.format("%Y-%m-%d %H:%M")
+            );
+            println!("{}", link.url);
+            Ok(())
+        }
+        Command::User { command } => {
+            let message = match command {
+                UserCommand::Unlock(who) => command_line::unlock(&state, &who.email, who.tenant.as_deref()).await,
+                UserCommand::ResetMfa(who) => command_line::reset_mfa(&state, &who.email, who.tenant.as_deref()).await,
+                UserCommand::ResetLink(who) => command_line::reset_link(&state, &who.email, who.tenant.as_deref())
+                    .await
+                    .map(|link| {
+                        format!(
+                            "Open this link to set a new password (it works once, until {} UTC):\n{}",
+                            link.expires_at.format("%Y-%m-%d %H:%M"),
+                            link.url
+                        )
+                    }),
+            };
+            println!("{}", message.map_err(|e| e.to_string())?);
             Ok(())
         }
     }

@@ -157,6 +157,12 @@ pub async fn reset_cooldown(user_id: Uuid, tenant_id: Uuid) -> Result<(), AppErr
 }
 
 #[server]
+pub async fn disable_access(user_id: Uuid, tenant_id: Uuid) -> Result<(), AppError> {
+    let (ctx, actor) = admin().await?;
+    crate::server::services::account_actions::disable_access(&ctx.state, &actor, &ctx.meta, user_id, tenant_id).await
+}
+
+#[server]
 pub async fn enable_access(user_id: Uuid, tenant_id: Uuid) -> Result<(), AppError> {
     let (ctx, actor) = admin().await?;
     crate::server::services::account_actions::enable_access(&ctx.state, &actor, &ctx.meta, user_id, tenant_id).await

@@ -287,6 +287,7 @@ pub fn register_server_functions() {
     register_explicit::<UnlockAccount>();
     register_explicit::<ResetCooldown>();
     register_explicit::<EnableAccess>();
+    register_explicit::<DisableAccess>();
     register_explicit::<ChangeRole>();
     register_explicit::<ResetMfa>();
     register_explicit::<ListTenants>();

@@ -222,6 +222,7 @@ fn AccountStatus(page: Page, choose: Callback<(RowAction, Subject)>) -> impl Int
                     }
                 };
                 let disabled = m.status == MembershipStatus::Disabled;
+                let pending = m.status == MembershipStatus::Pending;
                 let impersonable = page.operator_viewer && m.tenant_slug != page.operator_slug;
                 let active = m.status == MembershipStatus::Active;
                 view! {
@@ -246,7 +247,11 @@ fn AccountStatus(page: Page, choose: Callback<(RowAction, Subject)>) -> impl Int
                             <dt>"Sign-in"</dt><dd>{if m.sso { "SSO" } else { "Password" }}</dd>
                         </dl>
                         <div class="actions">
-                            {button(RowAction::EnableAccess, (!disabled).then_some("Access is not disabled"))}
+                            {if disabled {
+                                button(RowAction::EnableAccess, None)
+                            } else {
+                                button(RowAction::DisableAccess, pending.then_some("The invite is still pending: revoke it instead"))
+                            }}
                             {button(RowAction::ResetMfa, None)}
                             {button(RowAction::ResetOrgMfa, None)}
                             {impersonable.then(|| button(RowAction::Impersonate, (!active).then_some("Only active accounts can be impersonated")))}

@@ -57,6 +57,7 @@ pub enum RowAction {
     Unlock,
     ResetCooldown,
     EnableAccess,
+    DisableAccess,
     /// The enrollment the workspace's enforcement asked for (seed 004).
     ResetOrgMfa,
     /// Operators only, for users of tenant workspaces.
@@ -77,6 +78,7 @@ impl RowAction {
             Self::Unlock => "Unlock Account",
             Self::ResetCooldown => "Reset Cooldown",
             Self::EnableAccess => "Enable Access",
+            Self::DisableAccess => "Disable Access",
             Self::ResetOrgMfa => "Reset Org-Level MFA",
             Self::Impersonate => "Impersonate",
         }
@@ -91,6 +93,7 @@ impl RowAction {
                 Self::TemporaryPassword,
                 Self::ChangeRole,
                 Self::Lock,
+                Self::DisableAccess,
                 Self::Impersonate,
             ],
             MembershipStatus::Pending => &[
@@ -99,8 +102,8 @@ impl RowAction {
                 Self::ChangeRole,
                 Self::RevokeInvite,
             ],
-            MembershipStatus::Locked => &[Self::Unlock, Self::SendResetLink, Self::ResetMfa],
-            MembershipStatus::Cooldown => &[Self::ResetCooldown, Self::ResetMfa, Self::Lock],
+            MembershipStatus::Locked => &[Self::Unlock, Self::SendResetLink, Self::ResetMfa, Self::DisableAccess],
+            MembershipStatus::Cooldown => &[Self::ResetCooldown, Self::ResetMfa, Self::Lock, Self::DisableAccess],
             MembershipStatus::Disabled => &[Self::EnableAccess],
         }
     }
@@ -136,7 +139,7 @@ impl RowAction {
             )),
             Self::ResetOrgMfa => Some((
                 "Reset org-level MFA for this user?".into(),
-                "The factors set up for this workspace are removed; the user sets MFA up again at the next sign-in where the workspace enforces it.".into(),
+                "The factors set up for this workspace are removed; if none is left, the user sets MFA up again at the next sign-in here.".into(),
                 "Reset Org-Level MFA",
             )),
             Self::Impersonate => Some((
@@ -148,6 +151,11 @@ impl RowAction {
                 format!("Lock {who}'s account?"),
                 "The user is signed out of this workspace and cannot sign in to it until the account is unlocked.".into(),
                 "Lock Account",
+            )),
+            Self::DisableAccess => Some((
+                format!("Disable {who}'s access?"),
+                "The user is signed out of this workspace and sees \"This account is disabled\" at sign-in until access is enabled again.".into(),
+                "Disable Access",
             )),
             Self::RevokeInvite => Some((
                 format!("Revoke the invite for {who}?"),
@@ -245,6 +253,10 @@ pub async fn run(action: RowAction, row: Subject, role_id: Option<Uuid>) -> Resu
         RowAction::EnableAccess => {
             enable_access(user_id, tenant_id).await?;
             said(format!("Access was enabled for {who}."))
+        }
+        RowAction::DisableAccess => {
+            disable_access(user_id, tenant_id).await?;
+            said(format!("Access was disabled for {who}."))
         }
         RowAction::Impersonate => {
             let link = impersonate_user(user_id, tenant_id).await?;

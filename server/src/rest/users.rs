@@ -44,6 +44,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(unlock))
         .routes(routes!(reset_cooldown))
         .routes(routes!(enable_access))
+        .routes(routes!(disable_access))
         .routes(routes!(change_role))
         .routes(routes!(roles, create_role))
         .routes(routes!(change_email))
@@ -374,6 +375,16 @@ async fn reset_cooldown(State(state): State<AppState>, a: UserAction) -> Result<
 async fn enable_access(State(state): State<AppState>, a: UserAction) -> Result<Json<ActionDone>, ApiError> {
     account_actions::enable_access(&state, &a.actor, &a.meta, a.user_id, a.tenant_id).await?;
     Ok(done(a.tenant_id, "Access was enabled."))
+}
+
+/// "Disable Access": the account may not sign in to the workspace until access is enabled
+/// again; its sessions there end.
+#[utoipa::path(post, path = "/users/{id}/disable", tag = "users",
+    params(("id" = Uuid, Path, description = "The user's id")), request_body(content = Option<TenantChoice>),
+    responses((status = 200, body = ActionDone)))]
+async fn disable_access(State(state): State<AppState>, a: UserAction) -> Result<Json<ActionDone>, ApiError> {
+    account_actions::disable_access(&state, &a.actor, &a.meta, a.user_id, a.tenant_id).await?;
+    Ok(done(a.tenant_id, "Access was disabled."))
 }
 
 impl ChoosesTenant for RoleChange {

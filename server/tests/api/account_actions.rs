@@ -167,8 +167,9 @@ async fn bulk_mfa_reset_answers_per_user() {
         .await
         .unwrap();
     assert_eq!(resets, 1);
+    // Seed 000: the next sign-in sets a factor up again, although acme does not enforce MFA.
     let viewer = app.browser("acme").sign_in("bob", DEMO_PASSWORD).await.unwrap();
-    assert_eq!(viewer.mfa_step, None, "acme does not enforce MFA: no factor, no step");
+    assert_eq!(viewer.mfa_step, Some(app::types::MfaStep::Enroll));
 
     for (body, status) in [
         (json!({ "ids": [] }), 422),
@@ -280,4 +281,66 @@ async fn org_level_reset_removes_only_that_workspaces_factors() {
         "a user-level reset removes every factor"
     );
     assert_eq!(app.count(app::server::entities::recovery_codes::Entity).await, 0);
+}
+
+/// Disable Access: users.manage only; the person's sessions in the workspace end and a right
+/// password answers "This account is disabled" until access is enabled again.
+#[tokio::test]
+async fn disable_access_ends_the_workspace_sessions_and_refuses_sign_in() {
+    let app = spawn_app().await;
+    let admin = api_token(&app, "admin@demo-msp.test", "admin").await;
+    let support = api_token(&app, "support@demo-msp.test", "admin").await;
+    let bob = app.user_id("bob@acme.test").await;
+    let session = app.browser("acme");
+    session.sign_in("bob", DEMO_PASSWORD).await.unwrap();
+    let post = reqwest::Method::POST;
+    let path = format!("/users/{bob}/disable");
+    let (status, _) = send(&app, post.clone(), &support, &path, None).await;
+    assert_eq!(status, 403, "support may lock but not disable");
+    let (status, body) = send(&app, post.clone(), &admin, &path, None).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(session.host_info().await.viewer.is_none(), "the session ended");
+    let (status, error) = app.browser("acme").sign_in("bob", DEMO_PASSWORD).await.unwrap_err();
+    assert_eq!((status, error.message()), (403, "This account is disabled"));
+    let (status, body) = send(&app, post.clone(), &admin, &path, None).await;
+    assert_eq!(status, 409, "{body}");
+    let (status, body) = send(&app, post.clone(), &admin, &format!("/users/{bob}/enable"), None).await;
+    assert_eq!(status, 200, "{body}");
+    app.browser("acme").sign_in("bob", DEMO_PASSWORD).await.unwrap();
+    assert_eq!(audited(&app, "user.access_disabled").await, 1);
+
+    // Nobody disables their own access, a pending invite, or a user they cannot see.
+    let ada = app.user_id("admin@demo-msp.test").await;
+    let (status, body) = send(&app, post.clone(), &admin, &format!("/users/{ada}/disable"), None).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("your own access"));
+    let carol = app.user_id("carol@acme.test").await;
+    let (status, _) = send(&app, post.clone(), &admin, &format!("/users/{carol}/disable"), None).await;
+    assert_eq!(status, 409, "a pending invite is revoked, not disabled");
+    let owner = api_token(&app, "owner@acme.test", "acme").await;
+    let gina = app.user_id("admin@globex.test").await;
+    let (status, _) = send(&app, post.clone(), &owner, &format!("/users/{gina}/disable"), None).await;
+    assert_eq!(status, 404);
+    let nobody = uuid::Uuid::nil();
+    let (status, _) = send(&app, post.clone(), &admin, &format!("/users/{nobody}/disable"), None).await;
+    assert_eq!(status, 404);
+    assert_eq!(audited(&app, "user.access_disabled").await, 1);
+}
+
+/// The operator keeps at least one active Administrator: a role with users.manage that is not
+/// Administrator (a custom one) cannot disable the last.
+#[tokio::test]
+async fn the_last_operator_administrator_cannot_be_disabled() {
+    let app = spawn_app().await;
+    let mut actor = app.actor("support@demo-msp.test", "admin").await;
+    actor.role.permissions = json!(["users.read", "users.support", "users.manage"]);
+    let ada = app.user_id("admin@demo-msp.test").await;
+    let operator = app.tenant_id("admin").await;
+    let meta = app::server::RequestMeta::default();
+    let error = app::server::services::account_actions::disable_access(&app.state, &actor, &meta, ada, operator)
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), "conflict");
+    assert!(error.message().contains("last active Administrator"), "{error:?}");
+    app.browser("admin").sign_in("ada", DEMO_PASSWORD).await.unwrap();
 }

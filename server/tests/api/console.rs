@@ -113,11 +113,22 @@ async fn row_actions_check_permissions_and_write_audit_rows() {
         .await
         .unwrap_err();
     assert_eq!(status, 409, "{again:?}");
+    let (status, _) = support
+        .call::<DisableAccess, ()>(&[("user_id", &frank), ("tenant_id", &acme)])
+        .await
+        .unwrap_err();
+    assert_eq!(status, 403, "support may not disable access");
+    let () = console(&app, "admin@demo-msp.test")
+        .await
+        .call::<DisableAccess, _>(&[("user_id", &frank), ("tenant_id", &acme)])
+        .await
+        .unwrap();
     for action in [
         "user.locked",
         "user.unlocked",
         "user.cooldown_reset",
         "user.access_enabled",
+        "user.access_disabled",
     ] {
         assert_eq!(audited(&app, action).await, 1, "{action}");
     }

@@ -209,11 +209,12 @@ async fn resend_and_access_links_void_older_links_and_links_expire() {
     assert_eq!(mailbox.deliver(&app).await.len(), 1, "an access link is not emailed");
 
     let acme = app.browser("acme");
-    let (status, _) = acme
+    let (status, error) = acme
         .call::<GetInvite, InviteInfo>(&[("token", &first)])
         .await
         .unwrap_err();
     assert_eq!(status, 422, "the access link voided the emailed invite");
+    assert!(error.message().contains("replaced by a newer one"), "{error:?}");
     acme.call::<GetInvite, InviteInfo>(&[("token", &second)]).await.unwrap();
 
     app.clock.advance(Duration::days(7) + Duration::minutes(1));

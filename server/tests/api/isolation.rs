@@ -70,6 +70,7 @@ async fn add_member(app: &TestApp, email: &str, slug: &str, role_key: &str) -> U
         locked_until: Set(None),
         cooldown_until: Set(None),
         mfa_failed_attempts: Set(0),
+        mfa_enrollment_required: Set(false),
         created_at: Set(now),
         updated_at: Set(now),
     }

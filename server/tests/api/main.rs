@@ -6,6 +6,7 @@ mod helpers;
 mod smtp_sink;
 
 mod account_actions;
+mod command_line;
 mod console;
 mod cross_tenant;
 mod edit_user;

@@ -28,6 +28,8 @@ pub struct Model {
     #[sea_orm(nullable)]
     pub cooldown_until: Option<DateTimeUtc>,
     pub mfa_failed_attempts: i32,
+    /// The next sign-in here sets up a second factor first, even where MFA is not enforced.
+    pub mfa_enrollment_required: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -17,6 +17,7 @@ use crate::server::{Actor, AppState, RequestMeta};
 pub use crate::types::MfaResetLevel;
 use crate::types::{MembershipStatus, SecurityEventType};
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde_json::json;
 use uuid::Uuid;
@@ -293,6 +294,15 @@ pub async fn reset_mfa(
     if status_now(&target, now) == MembershipStatus::Cooldown || target.membership.mfa_failed_attempts > 0 {
         save_status(&txn, &target, MembershipStatus::Active, None, now).await?;
     }
+    // Seed 000: after a reset the person re-enrolls at their next sign-in here, enforced or not.
+    if left == 0 {
+        memberships::Entity::update_many()
+            .col_expr(memberships::Column::MfaEnrollmentRequired, Expr::value(true))
+            .filter(memberships::Column::Id.eq(target.membership.id))
+            .exec(&txn)
+            .await
+            .map_err(db_error)?;
+    }
     if level == MfaResetLevel::User {
         throttle::clear_factors(&txn, user_id, now).await?;
     }
@@ -389,6 +399,70 @@ pub async fn change_role(
     };
     audit::record(&txn, state.clock.as_ref(), actor, meta, change).await?;
     txn.commit().await.map_err(db_error)
+}
+
+/// "Disable Access" (seed 004's Enable User Access, turned off; seed 003's "Account disabled"):
+/// the membership may not sign in here until access is enabled again, and its sessions on this
+/// host end. A correct password then answers "This account is disabled". Nobody disables their
+/// own access, nor the operator's last Administrator.
+pub async fn disable_access(
+    state: &AppState,
+    actor: &Actor,
+    meta: &RequestMeta,
+    user_id: Uuid,
+    tenant_id: Uuid,
+) -> Result<(), AppError> {
+    require(actor, USERS_MANAGE, tenant_id)?;
+    if user_id == actor.user.id {
+        return Err(AppError::conflict(
+            "You cannot disable your own access. Ask another administrator.",
+        ));
+    }
+    let target = target(&state.db, user_id, tenant_id).await?;
+    let now = state.clock.now();
+    match status_now(&target, now) {
+        MembershipStatus::Active | MembershipStatus::Locked | MembershipStatus::Cooldown => {}
+        MembershipStatus::Pending => {
+            return Err(AppError::conflict(
+                "Disable Access is not available: the invite is still pending (revoke it instead).",
+            ));
+        }
+        MembershipStatus::Disabled => {
+            return Err(AppError::conflict("Access is already disabled."));
+        }
+    }
+    let txn = super::begin(&state.db).await?;
+    if is_last_operator_administrator(&txn, &target).await? {
+        return Err(AppError::conflict(
+            "This is the operator's last active Administrator: make another one first.",
+        ));
+    }
+    save_status(&txn, &target, MembershipStatus::Disabled, None, now).await?;
+    let ended = sessions::revoke_for_user_in_tenant(&txn, user_id, tenant_id).await?;
+    let after = json!({ "status": MembershipStatus::Disabled, "sessions_ended": ended });
+    record(&txn, state, actor, meta, ("user.access_disabled", &target), after).await?;
+    txn.commit().await.map_err(db_error)
+}
+
+/// Whether the target is the only active Administrator of the operator (who else would let
+/// anyone into the console?).
+async fn is_last_operator_administrator(txn: &DatabaseTransaction, target: &Target) -> Result<bool, AppError> {
+    if target.tenant.kind != crate::types::TenantKind::Operator.as_str() {
+        return Ok(false);
+    }
+    let administrator = super::setup::builtin_role(txn, "administrator").await?;
+    if target.membership.role_id != administrator.id {
+        return Ok(false);
+    }
+    let others = memberships::Entity::find()
+        .filter(memberships::Column::TenantId.eq(target.tenant.id))
+        .filter(memberships::Column::RoleId.eq(administrator.id))
+        .filter(memberships::Column::Status.eq(MembershipStatus::Active.as_str()))
+        .filter(memberships::Column::Id.ne(target.membership.id))
+        .count(txn)
+        .await
+        .map_err(db_error)?;
+    Ok(others == 0)
 }
 
 /// "Enable Access": a disabled membership becomes active again.

@@ -223,8 +223,8 @@ pub async fn sign_in(
         return Err(refuse(state, realm, meta, &identifier, user_id, error).await);
     };
     // From here on the password was right, so the answers may say more about the account.
-    let role = match admitted_role(state, realm, &user).await? {
-        Ok(role) => role,
+    let (membership, role) = match admitted_role(state, realm, &user).await? {
+        Ok(admitted) => admitted,
         Err(refusal) => {
             throttle::record_success(db, &key, now()).await?;
             return Err(refuse(state, realm, meta, &identifier, Some(user.id), refusal).await);
@@ -238,7 +238,7 @@ pub async fn sign_in(
         active.update(db).await.map_err(db_error)?;
     }
 
-    let mfa_step = super::mfa::pending_step(db, user.id, &realm.tenant).await?;
+    let mfa_step = super::mfa::pending_step(db, (user.id, &membership), &realm.tenant).await?;
     // The attempt's outcome, the session and the sign-in event: one commit.
     let txn = super::begin(db).await?;
     throttle::record_success(&txn, &key, now()).await?;
@@ -272,14 +272,14 @@ pub async fn sign_in(
     })
 }
 
-/// The role a right password signs in with, or why it may not sign in: no membership here
+/// The membership and role a right password signs in with, or why it may not sign in: no membership here
 /// (the wrong-host help), a membership that is locked, suspended or not yet active, or a
 /// temporary password that has run out. The outer error is the database's.
 async fn admitted_role(
     state: &AppState,
     realm: &Realm,
     user: &user_rows::Model,
-) -> Result<Result<roles::Model, AppError>, AppError> {
+) -> Result<Result<(memberships::Model, roles::Model), AppError>, AppError> {
     let db = &state.db;
     let now = state.clock.now();
     let Some((_, membership, role)) = users::membership_with_role(db, user.id, realm.tenant.id).await? else {
@@ -291,7 +291,7 @@ async fn admitted_role(
     if super::temporary_passwords::expired(db, user, realm.tenant.id, now).await? {
         return Ok(Err(AppError::auth(AuthFailure::TemporaryPasswordExpired)));
     }
-    Ok(Ok(role))
+    Ok(Ok((membership, role)))
 }
 
 /// Why a membership may not sign in right now, if it may not.
@@ -398,7 +398,7 @@ pub async fn current_session(
     let mfa_step = if session.mfa_verified {
         None
     } else {
-        super::mfa::pending_step(&state.db, user.id, &realm.tenant).await?
+        super::mfa::pending_step(&state.db, (user.id, &membership), &realm.tenant).await?
     };
     Ok(CurrentSession::SignedIn(Box::new(Actor {
         user,

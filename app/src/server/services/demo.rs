@@ -189,6 +189,7 @@ pub async fn seed(state: &AppState) -> Result<DemoSummary, AppError> {
                     locked_until: Set(None),
                     cooldown_until: Set((*status == "cooldown").then(|| now + Duration::hours(1))),
                     mfa_failed_attempts: Set(if *status == "cooldown" { 5 } else { 0 }),
+                    mfa_enrollment_required: Set(false),
                     created_at: Set(now),
                     updated_at: Set(now),
                 }

@@ -37,6 +37,8 @@ pub struct Facts<'a> {
     /// The user belongs to more than one workspace (no temporary password then).
     pub several_workspaces: bool,
     pub has_factor: bool,
+    /// The membership was told to set up a factor again (an MFA reset), enforced or not.
+    pub mfa_enrollment_required: bool,
 }
 
 fn when(at: DateTime<Utc>) -> String {
@@ -169,16 +171,23 @@ pub fn problems(facts: &Facts<'_>, now: DateTime<Utc>) -> Vec<AccessProblem> {
             );
         }
     }
-    if tenant.is_mfa_enforced && !facts.has_factor && facts.status != MembershipStatus::Disabled {
-        add(
-            AccessProblemKind::MfaEnrollmentRequired,
-            format!(
-                "{} enforces MFA and the user has no factor: the next sign-in goes to MFA setup first.",
-                tenant.name
-            ),
-            false,
-            None,
-        );
+    if !facts.has_factor && facts.status != MembershipStatus::Disabled {
+        // The same two reasons `mfa::pending_step` sends a sign-in to MFA setup for.
+        let why = if tenant.is_mfa_enforced {
+            Some(format!("{} enforces MFA and the user has no factor", tenant.name))
+        } else if facts.mfa_enrollment_required {
+            Some("MFA was reset for this user".to_owned())
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            add(
+                AccessProblemKind::MfaEnrollmentRequired,
+                format!("{why}: the next sign-in goes to MFA setup first."),
+                false,
+                None,
+            );
+        }
     }
     found
 }
@@ -279,11 +288,24 @@ mod tests {
             temporary_password_expired: false,
             several_workspaces: false,
             has_factor: true,
+            mfa_enrollment_required: false,
         }
     }
 
     fn kinds(found: &[AccessProblem]) -> Vec<(AccessProblemKind, Option<AccessFix>)> {
         found.iter().map(|p| (p.kind, p.fix)).collect()
+    }
+
+    #[test]
+    fn a_reset_mfa_sends_the_next_sign_in_to_setup_where_mfa_is_not_enforced() {
+        let acme = tenant(SignInMode::Password, false);
+        let mut reset = facts(&acme, MembershipStatus::Active);
+        reset.has_factor = false;
+        assert!(problems(&reset, Utc::now()).is_empty());
+        reset.mfa_enrollment_required = true;
+        let found = problems(&reset, Utc::now());
+        assert_eq!(kinds(&found), [(AccessProblemKind::MfaEnrollmentRequired, None)]);
+        assert!(found[0].message.starts_with("MFA was reset"), "{}", found[0].message);
     }
 
     #[test]

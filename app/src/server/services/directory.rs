@@ -843,6 +843,7 @@ pub async fn detail(state: &AppState, actor: &Actor, user_id: Uuid) -> Result<Us
             temporary_password_expired: temporary_passwords::expired(db, &user, tenant.id, now).await?,
             several_workspaces: reach.several_workspaces(),
             has_factor,
+            mfa_enrollment_required: membership.mfa_enrollment_required,
         };
         access.extend(diagnosis::problems(&facts, now));
         memberships.push(MembershipDetail {

@@ -30,6 +30,13 @@ pub(super) const LINK_PURPOSES: &[SecretPurpose] = &[SecretPurpose::Invite, Secr
 /// Wrong current passwords allowed on one link (for invitees who already have a password).
 const MAX_PASSWORD_FAILURES: i32 = 5;
 
+fn link_replaced() -> AppError {
+    AppError::invalid(
+        "token",
+        "This invite link was replaced by a newer one. Use the link in the newest invite email, or ask your administrator to send a new one.",
+    )
+}
+
 fn link_expired() -> AppError {
     AppError::invalid(
         "token",
@@ -87,12 +94,13 @@ async fn invited_role(
 }
 
 /// Writes a new invite or access link for a pending membership and returns its URL.
-async fn issue_link(
+/// `created_by` is the admin who made it (none from the command line).
+pub(super) async fn issue_link(
     db: &impl ConnectionTrait,
     state: &AppState,
     (purpose, supersedes): (SecretPurpose, &[SecretPurpose]),
     target: (&users::Model, &tenants::Model),
-    created_by: Uuid,
+    created_by: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> Result<(String, DateTime<Utc>), AppError> {
     let (user, tenant) = target;
@@ -108,7 +116,7 @@ async fn issue_link(
         secret_hash: secret_hash(&token),
         expires_at,
         failed_attempts: 0,
-        created_by: Some(created_by),
+        created_by,
         data: None,
     };
     one_time::issue(db, secret, now).await?;
@@ -220,7 +228,7 @@ pub async fn invite(
         .await
         .map_err(|e| conflict_or_db_error(e, &email_used))?;
     let purpose = (SecretPurpose::Invite, LINK_PURPOSES);
-    let (url, expires_at) = issue_link(&txn, state, purpose, (&user, &tenant), actor.user.id, now).await?;
+    let (url, expires_at) = issue_link(&txn, state, purpose, (&user, &tenant), Some(actor.user.id), now).await?;
     email_invite(&txn, state, actor, (&user, &tenant), &url, now).await?;
     audit::record(
         &txn,
@@ -291,7 +299,7 @@ async fn new_link(
             true => &[SecretPurpose::AccessLink][..],
             false => LINK_PURPOSES,
         };
-    let (url, expires_at) = issue_link(&txn, state, (purpose, supersedes), pair, actor.user.id, now).await?;
+    let (url, expires_at) = issue_link(&txn, state, (purpose, supersedes), pair, Some(actor.user.id), now).await?;
     let action = if purpose == SecretPurpose::Invite {
         email_invite(&txn, state, actor, pair, &url, now).await?;
         "user.invite_resent"
@@ -401,9 +409,11 @@ async fn link_holder(
         return Err(link_expired());
     }
     let now = state.clock.now();
-    let secret = one_time::find_live(&state.db, &secret_hash(token), LINK_PURPOSES, realm.tenant.id, now)
-        .await?
-        .ok_or_else(link_expired)?;
+    let secret = match one_time::find(&state.db, &secret_hash(token), LINK_PURPOSES, realm.tenant.id, now).await? {
+        one_time::Found::Live(secret) => secret,
+        one_time::Found::Replaced => return Err(link_replaced()),
+        one_time::Found::Nothing => return Err(link_expired()),
+    };
     let target = user_service::target(&state.db, secret.user_id, realm.tenant.id)
         .await
         .map_err(|_| link_expired())?;

@@ -129,10 +129,12 @@ pub async fn confirmed_factors(db: &impl ConnectionTrait, user_id: Uuid) -> Resu
         .map_err(db_error)
 }
 
-/// What a session that has not passed MFA must still do on this workspace, if anything.
+/// What a session that has not passed MFA must still do on this workspace, if anything: a code
+/// when the person has a factor, else setting one up where the workspace enforces MFA or the
+/// membership was told to (re-)enroll.
 pub async fn pending_step(
     db: &impl ConnectionTrait,
-    user_id: Uuid,
+    (user_id, membership): (Uuid, &memberships::Model),
     tenant: &tenants::Model,
 ) -> Result<Option<MfaStep>, AppError> {
     let has_factor = mfa_factors::Entity::find()
@@ -144,7 +146,7 @@ pub async fn pending_step(
         > 0;
     Ok(if has_factor {
         Some(MfaStep::Verify)
-    } else if tenant.is_mfa_enforced {
+    } else if tenant.is_mfa_enforced || membership.mfa_enrollment_required {
         Some(MfaStep::Enroll)
     } else {
         None
@@ -169,7 +171,7 @@ pub(super) async fn mark_session_verified(
 pub(super) fn cooldown_error(until: DateTime<Utc>) -> AppError {
     AppError::forbidden(format!(
         "Too many wrong codes. Multi-factor verification is paused until {} UTC; try again then, or ask your administrator to reset the cooldown.",
-        until.format("%H:%M")
+        until.format("%Y-%m-%d %H:%M")
     ))
 }
 
@@ -777,6 +779,14 @@ pub(super) async fn finish_enrollment(
         new_recovery_codes(db, state, actor.user.id, state.clock.now()).await?
     };
     let cookie = mark_session_verified(db, state, actor).await?;
+    // The person has a factor now: whatever asked them to enroll is done, on every workspace.
+    memberships::Entity::update_many()
+        .col_expr(memberships::Column::MfaEnrollmentRequired, Expr::value(false))
+        .filter(memberships::Column::UserId.eq(actor.user.id))
+        .filter(memberships::Column::MfaEnrollmentRequired.eq(true))
+        .exec(db)
+        .await
+        .map_err(db_error)?;
     record_own_change(db, state, who, change).await?;
     Ok((RecoveryCodes { codes }, cookie))
 }

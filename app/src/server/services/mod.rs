@@ -5,6 +5,7 @@ pub mod access;
 pub mod account_actions;
 pub mod audit;
 pub mod auth;
+pub mod command_line;
 pub mod custom_roles;
 pub mod demo;
 pub mod diagnosis;

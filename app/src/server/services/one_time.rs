@@ -70,6 +70,39 @@ pub async fn issue(db: &impl ConnectionTrait, secret: NewSecret<'_>, now: DateTi
     Ok(())
 }
 
+/// What a link token names on a tenant.
+pub enum Found {
+    /// Not used, not replaced, not expired.
+    Live(one_time_secrets::Model),
+    /// A newer link of the same person replaced it before it was used. Only the link's holder
+    /// learns this, and they hold the secret already.
+    Replaced,
+    /// Nothing, or a link used or expired.
+    Nothing,
+}
+
+/// The secret behind a link token on this tenant, and whether it still works.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    hash: &str,
+    purposes: &[SecretPurpose],
+    tenant_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Found, AppError> {
+    let found = one_time_secrets::Entity::find()
+        .filter(Column::SecretHash.eq(hash))
+        .filter(Column::Purpose.is_in(purposes.iter().map(|p| p.as_str())))
+        .one(db)
+        .await
+        .map_err(db_error)?;
+    Ok(match found {
+        Some(s) if s.tenant_id != tenant_id || s.consumed_at.is_some() || s.expires_at <= now => Found::Nothing,
+        Some(s) if s.superseded_at.is_some() => Found::Replaced,
+        Some(s) => Found::Live(s),
+        None => Found::Nothing,
+    })
+}
+
 /// The live secret (not used, not superseded, not expired) behind a link token on this tenant.
 pub async fn find_live(
     db: &impl ConnectionTrait,
@@ -78,15 +111,10 @@ pub async fn find_live(
     tenant_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Option<one_time_secrets::Model>, AppError> {
-    let found = one_time_secrets::Entity::find()
-        .filter(Column::SecretHash.eq(hash))
-        .filter(Column::Purpose.is_in(purposes.iter().map(|p| p.as_str())))
-        .one(db)
-        .await
-        .map_err(db_error)?;
-    Ok(found.filter(|s| {
-        s.tenant_id == tenant_id && s.superseded_at.is_none() && s.consumed_at.is_none() && s.expires_at > now
-    }))
+    Ok(match find(db, hash, purposes, tenant_id, now).await? {
+        Found::Live(secret) => Some(secret),
+        Found::Replaced | Found::Nothing => None,
+    })
 }
 
 /// The newest secret of `purpose` issued to the user on this tenant that is not superseded.

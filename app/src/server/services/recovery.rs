@@ -292,21 +292,44 @@ pub async fn verify_code(
         return Err(invalid_code());
     }
     let token = random_token();
-    new_ticket(&txn, user.id, realm.tenant.id, &token, now + TICKET_LIFETIME, None, now).await?;
+    new_ticket(
+        &txn,
+        (user.id, realm.tenant.id),
+        &token,
+        now + TICKET_LIFETIME,
+        TicketBy::Themselves,
+        now,
+    )
+    .await?;
     txn.commit().await.map_err(db_error)?;
     Ok(ResetTicket { token })
+}
+
+/// Who made a set-password ticket.
+#[derive(Clone, Copy)]
+pub enum TicketBy {
+    /// The person, with a code sent to them.
+    Themselves,
+    /// An admin's reset link.
+    Admin(Uuid),
+    /// The operator, from the command line.
+    CommandLine,
 }
 
 /// Stores a set-password ticket (the same kind an admin's reset link carries), voiding older ones.
 pub async fn new_ticket(
     db: &impl ConnectionTrait,
-    user_id: Uuid,
-    tenant_id: Uuid,
+    (user_id, tenant_id): (Uuid, Uuid),
     token: &str,
     expires_at: DateTime<Utc>,
-    created_by: Option<Uuid>,
+    by: TicketBy,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
+    let created_by = match by {
+        TicketBy::Admin(admin) => Some(admin),
+        TicketBy::Themselves | TicketBy::CommandLine => None,
+    };
+    let admin_reset = !matches!(by, TicketBy::Themselves);
     let secret = NewSecret {
         id: Uuid::now_v7(),
         purpose: SecretPurpose::ResetLink,
@@ -317,7 +340,7 @@ pub async fn new_ticket(
         expires_at,
         failed_attempts: 0,
         created_by,
-        data: created_by.map(|_| json!({ "admin_reset": true })),
+        data: admin_reset.then(|| json!({ "admin_reset": true })),
     };
     one_time::issue(db, secret, now).await
 }
@@ -412,7 +435,12 @@ pub async fn complete(
         return Err(AppError::invalid("confirm", "The two passwords are not the same."));
     }
     let password = NewPassword::parse(password, &user_inputs(&user, &realm.tenant))?;
-    let admin_reset = secret.created_by_user_id.is_some();
+    let admin_reset = secret
+        .data
+        .as_ref()
+        .and_then(|d| d.get("admin_reset"))
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false);
     if !admin_reset && user.password_changed_at.is_some_and(|t| now - t < MIN_PASSWORD_AGE) {
         return Err(too_recent());
     }
@@ -583,11 +611,10 @@ pub async fn send_reset_link(
     let txn = super::begin(db).await?;
     new_ticket(
         &txn,
-        user.id,
-        tenant.id,
+        (user.id, tenant.id),
         &token,
         now + ADMIN_LINK_LIFETIME,
-        Some(actor.user.id),
+        TicketBy::Admin(actor.user.id),
         now,
     )
     .await?;

@@ -54,6 +54,7 @@ pub fn new_membership(
         locked_until: Set(None),
         cooldown_until: Set(None),
         mfa_failed_attempts: Set(0),
+        mfa_enrollment_required: Set(false),
         created_at: Set(now),
         updated_at: Set(now),
     }
