@@ -17,7 +17,6 @@ use crate::server::{Actor, AppState, RequestMeta};
 pub use crate::types::MfaResetLevel;
 use crate::types::{MembershipStatus, SecurityEventType};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde_json::json;
 use uuid::Uuid;
@@ -36,7 +35,8 @@ fn before(target: &Target) -> serde_json::Value {
     })
 }
 
-async fn save_status(
+/// Saves the membership's new status; any lock, cooldown and wrong-code count end with it.
+pub(super) async fn save_status(
     txn: &DatabaseTransaction,
     target: &Target,
     status: MembershipStatus,
@@ -294,14 +294,8 @@ pub async fn reset_mfa(
     if status_now(&target, now) == MembershipStatus::Cooldown || target.membership.mfa_failed_attempts > 0 {
         save_status(&txn, &target, MembershipStatus::Active, None, now).await?;
     }
-    // Seed 000: after a reset the person re-enrolls at their next sign-in here, enforced or not.
     if left == 0 {
-        memberships::Entity::update_many()
-            .col_expr(memberships::Column::MfaEnrollmentRequired, Expr::value(true))
-            .filter(memberships::Column::Id.eq(target.membership.id))
-            .exec(&txn)
-            .await
-            .map_err(db_error)?;
+        super::mfa::require_enrollment(&txn, target.membership.id).await?;
     }
     if level == MfaResetLevel::User {
         throttle::clear_factors(&txn, user_id, now).await?;

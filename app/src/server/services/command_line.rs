@@ -20,7 +20,6 @@ use crate::server::entities::{memberships, mfa_factors, recovery_codes, tenants,
 use crate::server::{AppState, RequestMeta};
 use crate::types::{MembershipStatus, SecurityEventType};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde_json::json;
 
@@ -173,26 +172,7 @@ pub async fn unlock(state: &AppState, email: &str, slug: Option<&str>) -> Result
     let txn = super::begin(db).await?;
     throttle::clear(&txn, &ThrottleKey::account(target.user.id), now).await?;
     throttle::clear_factors(&txn, target.user.id, now).await?;
-    memberships::Entity::update_many()
-        .col_expr(
-            memberships::Column::Status,
-            Expr::value(MembershipStatus::Active.as_str()),
-        )
-        .col_expr(memberships::Column::LockedReason, Expr::value(Option::<String>::None))
-        .col_expr(
-            memberships::Column::LockedUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(
-            memberships::Column::CooldownUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(memberships::Column::MfaFailedAttempts, Expr::value(0))
-        .col_expr(memberships::Column::UpdatedAt, Expr::value(now))
-        .filter(memberships::Column::Id.eq(target.membership.id))
-        .exec(&txn)
-        .await
-        .map_err(db_error)?;
+    super::account_actions::save_status(&txn, &target, MembershipStatus::Active, None, now).await?;
     let change = record_change(&target, "user.unlocked", json!({ "status": MembershipStatus::Active }));
     audit::record_from_command_line(&txn, state.clock.as_ref(), change).await?;
     txn.commit().await.map_err(db_error)?;
@@ -223,12 +203,7 @@ pub async fn reset_mfa(state: &AppState, email: &str, slug: Option<&str>) -> Res
         .await
         .map_err(db_error)?;
     throttle::clear_factors(&txn, user_id, now).await?;
-    memberships::Entity::update_many()
-        .col_expr(memberships::Column::MfaEnrollmentRequired, Expr::value(true))
-        .filter(memberships::Column::Id.eq(target.membership.id))
-        .exec(&txn)
-        .await
-        .map_err(db_error)?;
+    super::mfa::require_enrollment(&txn, target.membership.id).await?;
     let ended = sessions::revoke_all_for_user(&txn, user_id).await?;
     let event = NewEvent {
         event_type: SecurityEventType::MfaReset,

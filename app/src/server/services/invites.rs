@@ -410,7 +410,7 @@ async fn link_holder(
     }
     let now = state.clock.now();
     let secret = match one_time::find(&state.db, &secret_hash(token), LINK_PURPOSES, realm.tenant.id, now).await? {
-        one_time::Found::Live(secret) => secret,
+        one_time::Found::Live(secret) => *secret,
         one_time::Found::Replaced => return Err(link_replaced()),
         one_time::Found::Nothing => return Err(link_expired()),
     };

@@ -153,6 +153,18 @@ pub async fn pending_step(
     })
 }
 
+/// The membership's next sign-in sets up a factor first, whether or not its workspace enforces
+/// MFA (seed 000: after an MFA reset "it will prompt them to re-enroll").
+pub(super) async fn require_enrollment(db: &impl ConnectionTrait, membership_id: Uuid) -> Result<(), AppError> {
+    memberships::Entity::update_many()
+        .col_expr(memberships::Column::MfaEnrollmentRequired, Expr::value(true))
+        .filter(memberships::Column::Id.eq(membership_id))
+        .exec(db)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
 /// The session has passed MFA: a new token for it (see [`super::sessions::elevate`]), as the
 /// cookie to set.
 pub(super) async fn mark_session_verified(

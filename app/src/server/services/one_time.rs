@@ -73,7 +73,7 @@ pub async fn issue(db: &impl ConnectionTrait, secret: NewSecret<'_>, now: DateTi
 /// What a link token names on a tenant.
 pub enum Found {
     /// Not used, not replaced, not expired.
-    Live(one_time_secrets::Model),
+    Live(Box<one_time_secrets::Model>),
     /// A newer link of the same person replaced it before it was used. Only the link's holder
     /// learns this, and they hold the secret already.
     Replaced,
@@ -98,7 +98,7 @@ pub async fn find(
     Ok(match found {
         Some(s) if s.tenant_id != tenant_id || s.consumed_at.is_some() || s.expires_at <= now => Found::Nothing,
         Some(s) if s.superseded_at.is_some() => Found::Replaced,
-        Some(s) => Found::Live(s),
+        Some(s) => Found::Live(Box::new(s)),
         None => Found::Nothing,
     })
 }
@@ -112,7 +112,7 @@ pub async fn find_live(
     now: DateTime<Utc>,
 ) -> Result<Option<one_time_secrets::Model>, AppError> {
     Ok(match find(db, hash, purposes, tenant_id, now).await? {
-        Found::Live(secret) => Some(secret),
+        Found::Live(secret) => Some(*secret),
         Found::Replaced | Found::Nothing => None,
     })
 }
