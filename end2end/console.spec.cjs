@@ -48,7 +48,9 @@ test('Edit User: the access diagnosis fixes in place; the email changes only whe
   assert.match(await diagnosis.innerText(), /The account is locked/);
   const status = page.getByTestId('status-block').first();
   assert.match(await status.innerText(), /Locked/);
-  assert.equal(await status.getByRole('button', { name: 'Enable Access' }).isDisabled(), true);
+  // A locked account can still have its access disabled; Enable Access is for disabled ones.
+  assert.equal(await status.getByRole('button', { name: 'Disable Access' }).isDisabled(), false);
+  assert.equal(await status.getByRole('button', { name: 'Enable Access' }).count(), 0);
   await screenshot(page, 'edit-user-locked');
   await checkAccessibility(page, 'Edit User');
 

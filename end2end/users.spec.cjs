@@ -155,8 +155,8 @@ test('disable access: asked first, the person then reads "This account is disabl
   await page.getByTestId('user-table').waitFor();
   let { menu } = await menuOf(page, 'owner@acme.test');
   await menu.getByRole('menuitem', { name: 'Disable Access', exact: true }).click();
-  const dialog = page.getByTestId('confirm-dialog');
-  await dialog.getByText("Disable Alice Owner's access?").waitFor();
+  const dialog = page.getByTestId('confirm-dialog').filter({ hasText: "Disable Alice Owner's access?" });
+  await dialog.waitFor();
   await screenshot(page, 'users-disable-dialog');
   await dialog.getByRole('button', { name: 'Cancel' }).click();
   await dialog.waitFor({ state: 'hidden' });
